@@ -1,0 +1,38 @@
+/* db — PostgreSQL through libpq. The connection opens lazily on first use,
+ * is kept across requests and re-opened once after a failure (so an app
+ * recovers by itself when PostgreSQL comes back). Parameterised queries only:
+ * there is no API that takes SQL built from data. */
+#ifndef PT_STORE_DB_H
+#define PT_STORE_DB_H
+
+#include <libpq-fe.h>
+#include "core/err.h"
+
+struct db;
+
+/* conninfo: DATABASE_URL (postgresql://… or key=value). connect_timeout_s
+ * bounds connecting; statement_timeout_ms is set on the session. */
+struct db *db_new(const char *conninfo, int connect_timeout_s, long statement_timeout_ms);
+void db_free(struct db *db);
+
+/* Runs sql with text params $1..$n. Returns a PGresult the caller PQclear()s,
+ * or NULL + err: PT_MAINTENANCE when the server is unreachable (after one
+ * reconnect attempt), PT_CONFLICT on unique violation (provider_code = SQLSTATE),
+ * PT_INTERNAL otherwise. Command and tuple results both count as success. */
+PGresult *db_exec(struct db *db, const char *sql, int nparams,
+	const char *const *params, struct pt_err *err);
+/* Same, for statements without a result set; returns affected rows or -1. */
+long db_command(struct db *db, const char *sql, int nparams,
+	const char *const *params, struct pt_err *err);
+/* BEGIN / COMMIT / ROLLBACK on the connection. */
+int db_begin(struct db *db, struct pt_err *err);
+int db_commit(struct db *db, struct pt_err *err);
+void db_rollback(struct db *db);
+/* SELECT 1 with timing, for /health. latency_ms set even on failure. */
+int db_ping(struct db *db, long *latency_ms, struct pt_err *err);
+
+/* Applies every migration in dir (files NNNN_name.sql, in order) not yet in
+ * schema_migrations, each in its own transaction. Idempotent. *applied = count. */
+int db_migrate(struct db *db, const char *dir, int *applied, struct pt_err *err);
+
+#endif
