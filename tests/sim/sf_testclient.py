@@ -95,6 +95,15 @@ class Client:
     def control(self, method, path, body=None):
         return http(method, self.base + path, body)
 
+    def wait_streams(self, count, timeout=5):
+        """Wait until `count` Subscribe streams are open (a LATEST stream only sees
+        events published after the server has taken its first FetchRequest)."""
+        deadline = time.time() + timeout
+        while len(self.control("GET", "/__sim/pubsub/state")[2]["streams"]) < count:
+            if time.time() > deadline:
+                raise TimeoutError("%d streams not open after %ss" % (count, timeout))
+            time.sleep(0.05)
+
     # --- Pub/Sub -----------------------------------------------------------------------
     def metadata(self, token=None):
         return (("accesstoken", token or self.token), ("instanceurl", self.base),

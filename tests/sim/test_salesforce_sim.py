@@ -419,7 +419,7 @@ def test_subscribe_latest_and_decode_approve(sf):
     stub = sf.stub()
     approve(sf, ORDER_A3_SIM)  # before subscribing: LATEST must not deliver it
     sub = Subscription(sf, stub, PROVISION, pb2.LATEST, num_requested=5)
-    time.sleep(0.3)
+    sf.wait_streams(1)
     approve(sf)
     resp = next_events(sub)
     assert len(resp.events) == 1 and resp.pending_num_requested == 4
@@ -501,7 +501,7 @@ def test_retention_expires_replay_id(sf):
 def test_drop_and_resume_without_loss(sf):
     stub = sf.stub()
     sub = Subscription(sf, stub, PROVISION, pb2.LATEST, num_requested=10)
-    time.sleep(0.3)
+    sf.wait_streams(1)
     approve(sf)
     first = next_events(sub).events[0]
     cursor = first.replay_id
@@ -526,7 +526,7 @@ def test_subscribe_fault_and_cdc_over_grpc(sf):
     end = sub.next_response()
     assert isinstance(end, grpc.RpcError) and end.code() == grpc.StatusCode.UNAVAILABLE
     sub = Subscription(sf, sf.stub(), "/data/Product2ChangeEvent", pb2.LATEST, num_requested=5)
-    time.sleep(0.3)
+    sf.wait_streams(1)
     sf.control("PATCH", "/__sim/sobjects/Product2/01t5F0000000006QAA", {"WH_Product_ID__c": None})
     fields = sf.decode(sf.stub(), next_events(sub).events[0])
     assert fields["ChangeEventHeader"]["nulledFields"] == ["0x4000"]
