@@ -9,7 +9,27 @@
 
 struct redis;
 
-/* url: redis://[:password@]host:port[/db] or unix:///path. */
+/* A parsed REDIS_URL. password/username are secrets: never log them. */
+struct redis_url {
+	int is_unix;          /* 1: path is a unix socket */
+	char host[256];       /* hostname, IPv4, or IPv6 without brackets */
+	int port;             /* default 6379 */
+	char path[108];       /* unix socket path (sun_path size) */
+	char username[128];   /* Redis 6 ACL user, "" = default user */
+	char password[256];   /* "" = no AUTH */
+	int db;               /* SELECT index, default 0 */
+};
+
+/* Bounded, validating parse of
+ *   redis://[[user]:password@]host[:port][/db]   (host may be [ipv6])
+ *   unix://[[user]:password@]/path/to/socket[?db=N]
+ * user and password are percent-decoded. -1 + PT_CONFIG_INVALID on anything
+ * else (rediss:// is refused: hiredis 0.14 has no TLS). */
+#define REDIS_URL_MAX 1024
+int redis_url_parse(const char *url, struct redis_url *out, struct pt_err *err);
+
+/* url: as redis_url_parse. NULL if the URL is malformed or on ENOMEM;
+ * connecting happens on first use. */
 struct redis *redis_new(const char *url, long connect_timeout_ms, long command_timeout_ms);
 void redis_free(struct redis *r);
 

@@ -1,0 +1,161 @@
+/* test_redis — REDIS_URL parsing (the accepted forms, the defaults, and
+ * every malformed shape refused with the key named and no secret echoed),
+ * plus the "unavailable" path against a closed port. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "core/log.h"
+#include "store/redis.h"
+
+static void test_url_defaults(void **state)
+{
+	(void)state;
+	struct redis_url u;
+	struct pt_err err = { 0 };
+	assert_int_equal(redis_url_parse("redis://localhost", &u, &err), 0);
+	assert_false(u.is_unix);
+	assert_string_equal(u.host, "localhost");
+	assert_int_equal(u.port, 6379);
+	assert_int_equal(u.db, 0);
+	assert_string_equal(u.password, "");
+	assert_string_equal(u.username, "");
+	assert_int_equal(redis_url_parse("redis://127.0.0.1:56379/", &u, &err), 0);
+	assert_int_equal(u.port, 56379);
+	assert_int_equal(u.db, 0);
+}
+
+static void test_url_full(void **state)
+{
+	(void)state;
+	struct redis_url u;
+	struct pt_err err = { 0 };
+	assert_int_equal(redis_url_parse("redis://:s3cr%40t@cache.example.jp:6380/2", &u, &err), 0);
+	assert_string_equal(u.host, "cache.example.jp");
+	assert_int_equal(u.port, 6380);
+	assert_int_equal(u.db, 2);
+	assert_string_equal(u.username, "");
+	assert_string_equal(u.password, "s3cr@t");
+	/* the last '@' ends the credentials */
+	assert_int_equal(redis_url_parse("redis://portal:p@ss@10.0.0.5/15", &u, &err), 0);
+	assert_string_equal(u.username, "portal");
+	assert_string_equal(u.password, "p@ss");
+	assert_string_equal(u.host, "10.0.0.5");
+	assert_int_equal(u.db, 15);
+	assert_int_equal(redis_url_parse("redis://[::1]:7000/1", &u, &err), 0);
+	assert_string_equal(u.host, "::1");
+	assert_int_equal(u.port, 7000);
+}
+
+static void test_url_unix(void **state)
+{
+	(void)state;
+	struct redis_url u;
+	struct pt_err err = { 0 };
+	assert_int_equal(redis_url_parse("unix:///run/redis/redis.sock", &u, &err), 0);
+	assert_true(u.is_unix);
+	assert_string_equal(u.path, "/run/redis/redis.sock");
+	assert_int_equal(u.db, 0);
+	assert_int_equal(redis_url_parse("unix://:pw@/run/redis.sock?db=3", &u, &err), 0);
+	assert_string_equal(u.path, "/run/redis.sock");
+	assert_string_equal(u.password, "pw");
+	assert_int_equal(u.db, 3);
+}
+
+static void expect_bad(const char *url)
+{
+	struct redis_url u;
+	struct pt_err err = { 0 };
+	if (redis_url_parse(url, &u, &err) != -1)
+		fail_msg("accepted: %s", url ? url : "(null)");
+	assert_int_equal(err.code, PT_CONFIG_INVALID);
+	assert_string_equal(err.field, "REDIS_URL");
+	assert_null(strstr(err.detail, "hunter2"));
+	assert_string_equal(u.password, "");
+}
+
+static void test_url_rejects(void **state)
+{
+	(void)state;
+	expect_bad(NULL);
+	expect_bad("");
+	expect_bad("localhost:6379");
+	expect_bad("rediss://host:6380");
+	expect_bad("http://host");
+	expect_bad("redis://");
+	expect_bad("redis:///0");
+	expect_bad("redis://host:0");
+	expect_bad("redis://host:65536");
+	expect_bad("redis://host:123456");
+	expect_bad("redis://host:63x9");
+	expect_bad("redis://host:");
+	expect_bad("redis://host/abc");
+	expect_bad("redis://host/99999");
+	expect_bad("redis://host/0/extra");
+	expect_bad("redis://host?db=1");
+	expect_bad("redis://ho st");
+	expect_bad("redis://host\n:6379");
+	expect_bad("redis://ho$t");
+	expect_bad("redis://hunter2@host");             /* no ':' in credentials */
+	expect_bad("redis://:hunter2%zz@host");         /* bad escape */
+	expect_bad("redis://:hunter2%00@host");         /* embedded NUL */
+	expect_bad("redis://:hunter2@[::1");
+	expect_bad("redis://:hunter2@[::g]:1");
+	expect_bad("unix://");
+	expect_bad("unix://relative/sock");
+	expect_bad("unix://:hunter2@relative");
+	expect_bad("unix:///run/redis.sock?password=hunter2");
+	expect_bad("unix:///run/redis.sock?db=");
+	char longurl[REDIS_URL_MAX + 20];
+	memset(longurl, 'a', sizeof longurl - 1);
+	memcpy(longurl, "redis://", 8);
+	longurl[sizeof longurl - 1] = '\0';
+	expect_bad(longurl);
+	char longhost[400];
+	memset(longhost, 'h', sizeof longhost - 1);
+	memcpy(longhost, "redis://", 8);
+	longhost[sizeof longhost - 1] = '\0';
+	expect_bad(longhost);
+}
+
+static void test_new_rejects_bad_url(void **state)
+{
+	(void)state;
+	assert_null(redis_new("nope://", 100, 100));
+	redis_free(NULL);
+}
+
+static void test_unavailable(void **state)
+{
+	(void)state;
+	struct redis *r = redis_new("redis://127.0.0.1:1", 200, 200);
+	assert_non_null(r);
+	struct pt_err err = { 0 };
+	assert_null(redis_cmd(r, &err, "PING"));
+	assert_int_equal(err.code, PT_UPSTREAM_UNAVAILABLE);
+	long ms = -1;
+	assert_int_equal(redis_ping(r, &ms, &err), -1);
+	assert_true(ms >= 0);
+	const char *argv[1] = { "PING" };
+	assert_null(redis_cmd_argv(r, &err, 1, argv, NULL));
+	redis_free(r);
+	assert_null(redis_cmd(NULL, &err, "PING"));
+}
+
+int main(void)
+{
+	log_init("test_redis", LOG_LVL_CRIT, 0);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_url_defaults),
+		cmocka_unit_test(test_url_full),
+		cmocka_unit_test(test_url_unix),
+		cmocka_unit_test(test_url_rejects),
+		cmocka_unit_test(test_new_rejects_bad_url),
+		cmocka_unit_test(test_unavailable),
+	};
+	return cmocka_run_group_tests_name("redis", tests, NULL, NULL);
+}
