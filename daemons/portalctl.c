@@ -1,0 +1,260 @@
+/* portalctl — the operator's tool. Each sub-command is one row of
+ * ctl_commands {words, handler, usage, help}; adding one (queue status,
+ * replay set, cache flush…) is a handler plus a row. Exit codes follow
+ * sysexits.h so scripts and init systems can tell the causes apart. */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "store/db.h"
+#include "store/redis.h"
+
+#ifndef PKGDATADIR
+#define PKGDATADIR "/usr/share/portal"
+#endif
+
+#define EXIT_OK          0
+#define EXIT_USAGE       64   /* EX_USAGE */
+#define EXIT_UNAVAILABLE 69   /* EX_UNAVAILABLE: PostgreSQL/Redis unreachable */
+#define EXIT_SOFTWARE    70   /* EX_SOFTWARE: e.g. a migration's SQL failed */
+#define EXIT_CONFIG      PT_EXIT_CONFIG
+
+#define CTL_MASK "********"
+
+struct ctl {
+	const char *config_path;    /* -c FILE, NULL = $PORTAL_CONFIG or default */
+	struct pt_config *cfg;
+};
+
+struct ctl_command {
+	const char *words;          /* "config check": matched word by word */
+	int (*run)(struct ctl *ctl, int argc, char **argv);
+	const char *usage;          /* arguments after the words */
+	const char *help;
+};
+
+static const struct ctl_command ctl_commands[];
+
+/* ---- helpers ----------------------------------------------------------- */
+
+/* Loads the configuration and checks the keys this command needs; prints
+ * the offending key and returns EXIT_CONFIG on any problem. */
+static int ctl_load_config(struct ctl *ctl, const char *const *required)
+{
+	struct pt_err err = { 0 };
+	ctl->cfg = config_load(ctl->config_path, &err);
+	if (!ctl->cfg || config_validate(ctl->cfg, required, &err) != 0) {
+		fprintf(stderr, "portalctl: configuration: %s\n", err.detail);
+		return EXIT_CONFIG;
+	}
+	enum log_level lvl = LOG_LVL_INFO;
+	log_level_parse(config_get(ctl->cfg, "LOG_LEVEL"), &lvl);
+	log_init("portalctl", lvl, 0);
+	return EXIT_OK;
+}
+
+static long ctl_long(const struct ctl *ctl, const char *key, long fallback)
+{
+	long v;
+	if (!config_key_find(key) || config_get_long(ctl->cfg, key, &v, NULL) != 0)
+		return fallback;
+	return v;
+}
+
+static int ctl_exit_for(const struct pt_err *err)
+{
+	switch (err->code) {
+	case PT_CONFIG_INVALID:
+		return EXIT_CONFIG;
+	case PT_MAINTENANCE:
+	case PT_UPSTREAM_UNAVAILABLE:
+		return EXIT_UNAVAILABLE;
+	default:
+		return EXIT_SOFTWARE;
+	}
+}
+
+/* ---- migrate ------------------------------------------------------------ */
+
+static int cmd_migrate(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *dir = PKGDATADIR "/migrations";
+	int c;
+	optind = 0;   /* glibc: full re-initialisation for the sub-command */
+	while ((c = getopt_long(argc, argv, "d:", opts, NULL)) != -1) {
+		if (c != 'd')
+			return EXIT_USAGE;
+		dir = optarg;
+	}
+	if (optind != argc)
+		return EXIT_USAGE;
+
+	static const char *const required[] = { "DATABASE_URL", NULL };
+	int rc = ctl_load_config(ctl, required);
+	if (rc != EXIT_OK)
+		return rc;
+	struct pt_err err = { 0 };
+	struct db *db = db_new(config_get(ctl->cfg, "DATABASE_URL"),
+		(int)ctl_long(ctl, "DB_CONNECT_TIMEOUT_S", 3),
+		0 /* migrations may legitimately run long: no statement_timeout */);
+	if (!db) {
+		fprintf(stderr, "portalctl: migrate: out of memory\n");
+		return EXIT_SOFTWARE;
+	}
+	int applied = 0;
+	if (db_migrate(db, dir, &applied, &err) != 0) {
+		fprintf(stderr, "portalctl: migrate: %s (applied %d before the failure)\n",
+			err.detail, applied);
+		rc = ctl_exit_for(&err);
+	} else {
+		printf("migrate: %d migration%s applied from %s\n", applied,
+			applied == 1 ? "" : "s", dir);
+	}
+	db_free(db);
+	return rc;
+}
+
+/* ---- config check ----------------------------------------------------------- */
+
+static int cmd_config_check(struct ctl *ctl, int argc, char **argv)
+{
+	if (argc != 1)
+		return EXIT_USAGE;
+	static const char *const required[] = { "DATABASE_URL", "REDIS_URL", NULL };
+	int rc = ctl_load_config(ctl, required);
+	if (rc != EXIT_OK)
+		return rc;
+	/* config's URL type does not know unix:// sockets; the Redis parser is
+	 * the authority on what redis_new will accept. */
+	struct redis_url url;
+	struct pt_err err = { 0 };
+	if (redis_url_parse(config_get(ctl->cfg, "REDIS_URL"), &url, &err) != 0) {
+		fprintf(stderr, "portalctl: configuration: %s\n", err.detail);
+		return EXIT_CONFIG;
+	}
+	explicit_bzero(&url, sizeof url);
+
+	size_t n = 0;
+	const struct config_key *keys = config_keys(&n);
+	for (size_t i = 0; i < n; i++) {
+		const char *v = config_get(ctl->cfg, keys[i].name);
+		if (v && keys[i].secret && *v)
+			v = CTL_MASK;
+		printf("%s=%s\n", keys[i].name, v ? v : "");
+	}
+	printf("# configuration ok\n");
+	return EXIT_OK;
+}
+
+/* ---- version / help ------------------------------------------------------ */
+
+static int cmd_version(struct ctl *ctl, int argc, char **argv)
+{
+	(void)ctl;
+	if (argc != 1)
+		return EXIT_USAGE;
+	printf("portalctl (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+	return EXIT_OK;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: portalctl [-c FILE] COMMAND [ARGS]\n\n"
+		"  -c FILE     configuration file (default $PORTAL_CONFIG, else "
+		SYSCONFDIR "/portal/portal.conf)\n"
+		"  -h, --help  this help\n\ncommands:\n");
+	for (const struct ctl_command *c = ctl_commands; c->words; c++) {
+		char line[128];
+		snprintf(line, sizeof line, "%s%s%s", c->words, *c->usage ? " " : "", c->usage);
+		fprintf(out, "  %-28s %s\n", line, c->help);
+	}
+	fprintf(out, "\nexit status: 0 ok, 64 usage, 69 unavailable, 70 failed, 78 configuration\n");
+}
+
+static const struct ctl_command ctl_commands[] = {
+	{ "migrate", cmd_migrate, "[--dir DIR]",
+		"apply pending database migrations (default " PKGDATADIR "/migrations)" },
+	{ "config check", cmd_config_check, "",
+		"validate the configuration and print it, secrets masked" },
+	{ "version", cmd_version, "", "print the version" },
+	{ NULL, NULL, NULL, NULL },
+};
+
+/* ---- dispatch ---------------------------------------------------------------- */
+
+/* Number of argv words matching c->words, or 0. */
+static int ctl_match(const struct ctl_command *c, int argc, char **argv)
+{
+	const char *w = c->words;
+	int i = 0;
+	while (*w) {
+		size_t len = strcspn(w, " ");
+		if (i >= argc || strlen(argv[i]) != len || strncmp(argv[i], w, len) != 0)
+			return 0;
+		i++;
+		w += len;
+		w += strspn(w, " ");
+	}
+	return i;
+}
+
+static int ctl_dispatch(struct ctl *ctl, int argc, char **argv)
+{
+	for (const struct ctl_command *c = ctl_commands; c->words; c++) {
+		int n = ctl_match(c, argc, argv);
+		if (!n)
+			continue;
+		/* the handler sees argv[0] = its last word, getopt style */
+		int rc = c->run(ctl, argc - n + 1, argv + n - 1);
+		if (rc == EXIT_USAGE)
+			fprintf(stderr, "usage: portalctl [-c FILE] %s %s\n", c->words, c->usage);
+		return rc;
+	}
+	fprintf(stderr, "portalctl: unknown command '%s'\n", argv[0]);
+	usage(stderr);
+	return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "config", required_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ctl ctl = { 0 };
+	int c;
+	log_init("portalctl", LOG_LVL_INFO, 0);
+	/* '+': stop at the command, whose own options its handler parses */
+	while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			ctl.config_path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	int rc = ctl_dispatch(&ctl, argc - optind, argv + optind);
+	config_free(ctl.cfg);
+	log_close();
+	return rc;
+}
