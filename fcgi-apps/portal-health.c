@@ -1,0 +1,513 @@
+/* portal-health.fcgi — /health (live PostgreSQL and Redis checks plus the
+ * probe results portal-probed leaves in Redis), /health/sf-events,
+ * /api/health/services/cache and /metrics. Everything here must keep
+ * answering while dependencies are down: that is when it is read. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/log.h"
+#include "store/cache.h"
+#include "web/app.h"
+
+#define SCAN_ROUNDS_MAX 50     /* SCAN calls per key pattern: bounds the work */
+#define SCAN_COUNT      "1000"
+
+static const char *const probed_systems[] = { "salesforce", "whmcs", "freebit", "sftp" };
+static const char *const probe_interval_keys[] = {
+	"PROBE_INTERVAL_SALESFORCE_S", "PROBE_INTERVAL_WHMCS_S",
+	"PROBE_INTERVAL_FREEBIT_S", "PROBE_INTERVAL_SFTP_S",
+};
+
+static void rfc3339(time_t t, char out[32])
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static struct json_object *integration(const char *status, long latency_ms,
+	const char *checked_at, const char *error)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "status", json_object_new_string(status));
+	json_object_object_add(o, "latency_ms", latency_ms >= 0 ?
+		json_object_new_int64(latency_ms) : NULL);
+	json_object_object_add(o, "checked_at", checked_at ? json_object_new_string(checked_at)
+		: NULL);
+	json_object_object_add(o, "error", error ? json_object_new_string(error) : NULL);
+	return o;
+}
+
+/* The error shown is a fixed phrase: details (hosts, users) go to the log. */
+static int check_db(struct web_ctx *ctx, struct json_object *integ, const char *now)
+{
+	struct db *db = web_ctx_db(ctx);
+	struct pt_err err;
+	long ms = -1;
+
+	pt_err_clear(&err);
+	if (!db) {
+		json_object_object_add(integ, "database", integration("down", -1, now,
+			"not configured"));
+		return 0;
+	}
+	if (db_ping(db, &ms, &err) != 0) {
+		log_warn("health check failed", "system", "database", "reason", err.detail);
+		json_object_object_add(integ, "database", integration("down", ms, now,
+			"unreachable"));
+		return 0;
+	}
+	json_object_object_add(integ, "database", integration("ok", ms, now, NULL));
+	return 1;
+}
+
+static int check_redis(struct web_ctx *ctx, struct json_object *integ, const char *now)
+{
+	struct redis *r = web_ctx_redis(ctx);
+	struct pt_err err;
+	long ms = -1;
+
+	pt_err_clear(&err);
+	if (!r || redis_ping(r, &ms, &err) != 0) {
+		log_warn("health check failed", "system", "redis", "reason", err.detail);
+		json_object_object_add(integ, "redis", integration("down", ms, now,
+			r ? "unreachable" : "not configured"));
+		return 0;
+	}
+	json_object_object_add(integ, "redis", integration("ok", ms, now, NULL));
+	return 1;
+}
+
+/* ---- probe results ----------------------------------------------------- */
+
+struct probe {
+	char status[16];
+	long latency_ms;
+	char checked_at[32];
+	char error[128];
+};
+
+static int probe_status_valid(const char *s)
+{
+	return !strcmp(s, "ok") || !strcmp(s, "degraded") || !strcmp(s, "down") ||
+		!strcmp(s, "unknown");
+}
+
+static void probe_field(struct probe *p, const char *k, const char *v)
+{
+	if (!strcmp(k, "status"))
+		snprintf(p->status, sizeof p->status, "%s", v);
+	else if (!strcmp(k, "latency_ms"))
+		p->latency_ms = strtol(v, NULL, 10);
+	else if (!strcmp(k, "checked_at"))
+		snprintf(p->checked_at, sizeof p->checked_at, "%s", v);
+	else if (!strcmp(k, "error"))
+		snprintf(p->error, sizeof p->error, "%s", v);
+}
+
+/* probe:<system> is a hash (status, latency_ms, checked_at, error) written by
+ * portal-probed; a JSON string with the same fields is read as well. */
+static int probe_read(struct redis *r, const char *system, struct probe *p)
+{
+	struct pt_err err;
+	redisReply *rep;
+	int found = 0;
+
+	memset(p, 0, sizeof *p);
+	p->latency_ms = -1;
+	pt_err_clear(&err);
+	rep = redis_cmd(r, &err, "HGETALL probe:%s", system);
+	if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements >= 2) {
+		for (size_t i = 0; i + 1 < rep->elements; i += 2)
+			if (rep->element[i]->type == REDIS_REPLY_STRING &&
+			    rep->element[i + 1]->type == REDIS_REPLY_STRING)
+				probe_field(p, rep->element[i]->str, rep->element[i + 1]->str);
+		found = 1;
+	} else if (rep && rep->type == REDIS_REPLY_ERROR) {
+		freeReplyObject(rep);
+		rep = redis_cmd(r, &err, "GET probe:%s", system);
+		if (rep && rep->type == REDIS_REPLY_STRING) {
+			struct json_object *o = json_tokener_parse(rep->str);
+			struct json_object_iter it;
+			if (o && json_object_is_type(o, json_type_object)) {
+				json_object_object_foreachC(o, it)
+					probe_field(p, it.key, json_object_get_string(it.val));
+				found = 1;
+			}
+			json_object_put(o);
+		}
+	}
+	freeReplyObject(rep);
+	return found && probe_status_valid(p->status);
+}
+
+static time_t parse_rfc3339(const char *s)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof tm);
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+	    &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+		return (time_t)-1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return timegm(&tm);
+}
+
+/* Adds one probed system; returns 1 when it is down or degraded. A result
+ * older than three probe intervals says nothing about now: "unknown". */
+static int add_probe(struct web_ctx *ctx, struct redis *r, size_t i,
+	struct json_object *integ)
+{
+	const char *sys = probed_systems[i];
+	struct probe p;
+	struct pt_err err;
+	long interval = 300;
+
+	if (!r || !probe_read(r, sys, &p)) {
+		json_object_object_add(integ, sys, integration("unknown", -1, NULL,
+			"no probe result"));
+		return 0;
+	}
+	pt_err_clear(&err);
+	config_get_long(web_ctx_config(ctx), probe_interval_keys[i], &interval, &err);
+	time_t at = parse_rfc3339(p.checked_at);
+	if (at == (time_t)-1 || time(NULL) - at > 3 * interval) {
+		json_object_object_add(integ, sys, integration("unknown", p.latency_ms,
+			p.checked_at[0] ? p.checked_at : NULL, "probe result stale"));
+		return 0;
+	}
+	json_object_object_add(integ, sys, integration(p.status, p.latency_ms, p.checked_at,
+		p.error[0] ? p.error : NULL));
+	return !strcmp(p.status, "down") || !strcmp(p.status, "degraded");
+}
+
+/* ---- /health ----------------------------------------------------------- */
+
+/* Not wrapped in {"data": …}: portal-api.md fixes this body at the top level
+ * for load balancers and monitors, and 503 carries the same body. */
+static int h_health(struct web_request *req, struct pt_err *err)
+{
+	struct web_ctx *ctx = req->ctx;
+	struct json_object *o = json_object_new_object();
+	struct json_object *integ = json_object_new_object();
+	char now[32];
+	int bad = 0;
+	(void)err;
+
+	rfc3339(time(NULL), now);
+	int db_ok = check_db(ctx, integ, now);
+	int redis_ok = check_redis(ctx, integ, now);
+	struct redis *r = redis_ok ? web_ctx_redis(ctx) : NULL;
+	for (size_t i = 0; i < sizeof probed_systems / sizeof probed_systems[0]; i++)
+		bad |= add_probe(ctx, r, i, integ);
+	const char *status = !db_ok ? "down" : (!redis_ok || bad) ? "degraded" : "ok";
+	const char *env = config_get(web_ctx_config(ctx), "ENVIRONMENT");
+	json_object_object_add(o, "status", json_object_new_string(status));
+	json_object_object_add(o, "environment", json_object_new_string(env ? env : ""));
+	json_object_object_add(o, "integrations", integ);
+	return web_reply_json_bare(req, db_ok ? 200 : 503, o);
+}
+
+/* ---- Redis helpers ----------------------------------------------------- */
+
+static struct redis *redis_or_503(struct web_request *req, struct pt_err *err)
+{
+	struct redis *r = web_ctx_redis(req->ctx);
+	long ms;
+
+	if (!r || redis_ping(r, &ms, err) != 0) {
+		pt_err_set(err, PT_UPSTREAM_UNAVAILABLE, "redis unavailable");
+		err->retry_after = 30;
+		return NULL;
+	}
+	return r;
+}
+
+/* Counts keys matching pattern with SCAN (never KEYS), at most
+ * SCAN_ROUNDS_MAX rounds; *complete = 0 when it stopped early. */
+static long scan_count(struct redis *r, const char *pattern, int *complete,
+	void (*each)(struct redis *, const char *, void *), void *arg)
+{
+	char cursor[32] = "0";
+	long n = 0;
+	struct pt_err err;
+
+	*complete = 0;
+	for (int round = 0; round < SCAN_ROUNDS_MAX; round++) {
+		redisReply *rep = redis_cmd(r, &err, "SCAN %s MATCH %s COUNT " SCAN_COUNT,
+			cursor, pattern);
+		if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+		    rep->element[0]->type != REDIS_REPLY_STRING) {
+			freeReplyObject(rep);
+			return n;
+		}
+		snprintf(cursor, sizeof cursor, "%s", rep->element[0]->str);
+		redisReply *keys = rep->element[1];
+		for (size_t i = 0; keys->type == REDIS_REPLY_ARRAY && i < keys->elements; i++) {
+			n++;
+			if (each && keys->element[i]->type == REDIS_REPLY_STRING)
+				each(r, keys->element[i]->str, arg);
+		}
+		freeReplyObject(rep);
+		if (!strcmp(cursor, "0")) {
+			*complete = 1;
+			break;
+		}
+	}
+	return n;
+}
+
+static long redis_long(struct redis *r, const char *cmd, const char *key)
+{
+	struct pt_err err;
+	redisReply *rep = redis_cmd(r, &err, "%s %s", cmd, key);
+	long v = -1;
+
+	if (rep && rep->type == REDIS_REPLY_INTEGER)
+		v = (long)rep->integer;
+	freeReplyObject(rep);
+	return v;
+}
+
+/* ---- /health/sf-events ------------------------------------------------- */
+
+static int printable(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isprint((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+static struct json_object *channel_state(struct redis *r, const char *channel)
+{
+	struct json_object *c = json_object_new_object();
+	struct pt_err err;
+	redisReply *rep;
+
+	json_object_object_add(c, "channel", json_object_new_string(channel));
+	rep = redis_cmd(r, &err, "GET sf:pe:replay:%s", channel);
+	if (rep && rep->type == REDIS_REPLY_STRING && rep->len <= 256) {
+		char hex[513];
+		if (printable(rep->str, rep->len))
+			json_object_object_add(c, "replay_cursor", json_object_new_string(rep->str));
+		else {
+			str_hex(hex, (const unsigned char *)rep->str, rep->len);
+			json_object_object_add(c, "replay_cursor", json_object_new_string(hex));
+		}
+	} else {
+		json_object_object_add(c, "replay_cursor", NULL);
+	}
+	freeReplyObject(rep);
+	/* What portal-subscriberd reports about itself, passed through. */
+	rep = redis_cmd(r, &err, "HGETALL sf:pe:state:%s", channel);
+	for (size_t i = 0; rep && rep->type == REDIS_REPLY_ARRAY && i + 1 < rep->elements; i += 2)
+		if (rep->element[i]->type == REDIS_REPLY_STRING &&
+		    rep->element[i + 1]->type == REDIS_REPLY_STRING &&
+		    strcmp(rep->element[i]->str, "channel") != 0)
+			json_object_object_add(c, rep->element[i]->str,
+				json_object_new_string(rep->element[i + 1]->str));
+	freeReplyObject(rep);
+	return c;
+}
+
+struct channels {
+	struct json_object *arr;
+	const char *configured;
+	int seen_configured;
+};
+
+static void add_channel(struct redis *r, const char *key, void *arg)
+{
+	struct channels *ch = arg;
+	const char *name = key + strlen("sf:pe:replay:");
+
+	if (json_object_array_length(ch->arr) >= 100)
+		return;
+	if (ch->configured && !strcmp(name, ch->configured))
+		ch->seen_configured = 1;
+	json_object_array_add(ch->arr, channel_state(r, name));
+}
+
+static int h_sf_events(struct web_request *req, struct pt_err *err)
+{
+	struct redis *r = redis_or_503(req, err);
+	struct channels ch;
+	int complete;
+
+	if (!r)
+		return -1;
+	ch.arr = json_object_new_array();
+	ch.configured = config_get(web_ctx_config(req->ctx), "SF_PROVISION_EVENT_CHANNEL");
+	ch.seen_configured = 0;
+	scan_count(r, "sf:pe:replay:*", &complete, add_channel, &ch);
+	if (ch.configured && !ch.seen_configured)
+		json_object_array_add(ch.arr, channel_state(r, ch.configured));
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "channels", ch.arr);
+	return web_reply_json(req, 200, o);
+}
+
+/* ---- /api/health/services/cache ---------------------------------------- */
+
+static int h_cache(struct web_request *req, struct pt_err *err)
+{
+	static const char *const prefixes[] = {
+		"catalog", "acct", "client", "freebit:line", "cdr", "sess", "rl",
+	};
+	struct redis *r = redis_or_503(req, err);
+	struct cache_stats st;
+	int complete, all_complete = 1;
+
+	if (!r)
+		return -1;
+	struct json_object *o = json_object_new_object();
+	if (cache_stats_get(r, &st, err) == 0) {
+		json_object_object_add(o, "hits", json_object_new_int64(st.hits));
+		json_object_object_add(o, "misses", json_object_new_int64(st.misses));
+		json_object_object_add(o, "errors", json_object_new_int64(st.errors));
+		json_object_object_add(o, "invalidations", json_object_new_int64(st.invalidations));
+	}
+	struct json_object *keys = json_object_new_object();
+	for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+		char pat[64];
+		snprintf(pat, sizeof pat, "%s:*", prefixes[i]);
+		long n = scan_count(r, pat, &complete, NULL, NULL);
+		all_complete &= complete;
+		json_object_object_add(keys, prefixes[i], json_object_new_int64(n));
+	}
+	json_object_object_add(keys, "total", json_object_new_int64(redis_long(r, "DBSIZE", "")));
+	json_object_object_add(o, "key_counts", keys);
+	/* Counts from a stopped SCAN are lower bounds, and SCAN may repeat keys. */
+	json_object_object_add(o, "key_counts_approximate", json_object_new_boolean(!all_complete));
+	return web_reply_json(req, 200, o);
+}
+
+/* ---- /metrics ---------------------------------------------------------- */
+
+static long rss_bytes(void)
+{
+	long pages = 0, rss = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+		rss = -1;
+	fclose(f);
+	return rss < 0 ? -1 : rss * sysconf(_SC_PAGESIZE);
+}
+
+static void metric(struct buf *b, const char *name, const char *type, const char *help)
+{
+	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void metrics_process(struct buf *b, struct web_ctx *ctx)
+{
+	const char *app = web_ctx_app_name(ctx);
+	long rss = rss_bytes();
+
+	metric(b, "portal_up", "gauge", "1 while this process answers.");
+	buf_printf(b, "portal_up{app=\"%s\"} 1\n", app);
+	metric(b, "process_start_time_seconds", "gauge", "Start time of this process.");
+	buf_printf(b, "process_start_time_seconds{app=\"%s\"} %lld\n", app,
+		web_ctx_started_at(ctx));
+	metric(b, "portal_process_requests_total", "counter",
+		"Requests served by this process (one of several FastCGI processes).");
+	buf_printf(b, "portal_process_requests_total{app=\"%s\"} %lu\n", app,
+		web_ctx_requests(ctx));
+	if (rss >= 0) {
+		metric(b, "process_resident_memory_bytes", "gauge", "Resident memory.");
+		buf_printf(b, "process_resident_memory_bytes{app=\"%s\"} %ld\n", app, rss);
+	}
+}
+
+static void metrics_redis(struct buf *b, struct web_ctx *ctx, struct redis *r)
+{
+	static const char *const q[][3] = {
+		{ "provisioning", "XLEN", "portal:q:provisioning" },
+		{ "provisioning_dead", "XLEN", "portal:q:provisioning:dead" },
+		{ "delayed", "ZCARD", "portal:q:delayed" },
+	};
+	struct cache_stats st;
+	struct pt_err err;
+	struct probe p;
+
+	metric(b, "portal_queue_depth", "gauge", "Jobs waiting per queue.");
+	for (size_t i = 0; i < 3; i++) {
+		long n = redis_long(r, q[i][1], q[i][2]);
+		if (n >= 0)
+			buf_printf(b, "portal_queue_depth{queue=\"%s\"} %ld\n", q[i][0], n);
+	}
+	metric(b, "portal_probe_up", "gauge", "Last probe result per system (1 ok, 0 not).");
+	for (size_t i = 0; i < sizeof probed_systems / sizeof probed_systems[0]; i++)
+		if (probe_read(r, probed_systems[i], &p))
+			buf_printf(b, "portal_probe_up{system=\"%s\"} %d\n", probed_systems[i],
+				!strcmp(p.status, "ok"));
+	metric(b, "portal_probe_latency_ms", "gauge", "Latency of the last probe per system.");
+	for (size_t i = 0; i < sizeof probed_systems / sizeof probed_systems[0]; i++)
+		if (probe_read(r, probed_systems[i], &p) && p.latency_ms >= 0)
+			buf_printf(b, "portal_probe_latency_ms{system=\"%s\"} %ld\n",
+				probed_systems[i], p.latency_ms);
+	pt_err_clear(&err);
+	if (cache_stats_get(r, &st, &err) == 0) {
+		metric(b, "portal_cache_operations_total", "counter", "Cache operations by result.");
+		buf_printf(b, "portal_cache_operations_total{result=\"hit\"} %ld\n"
+			"portal_cache_operations_total{result=\"miss\"} %ld\n"
+			"portal_cache_operations_total{result=\"error\"} %ld\n"
+			"portal_cache_operations_total{result=\"invalidation\"} %ld\n",
+			st.hits, st.misses, st.errors, st.invalidations);
+	}
+	(void)ctx;
+}
+
+static int h_metrics(struct web_request *req, struct pt_err *err)
+{
+	struct web_ctx *ctx = req->ctx;
+	struct redis *r = web_ctx_redis(ctx);
+	struct buf b;
+	long ms;
+	int rc;
+
+	buf_init(&b, 1024 * 1024);
+	metrics_process(&b, ctx);
+	int redis_up = r && redis_ping(r, &ms, err) == 0;
+	metric(&b, "portal_redis_up", "gauge", "1 when this process reaches Redis.");
+	buf_printf(&b, "portal_redis_up %d\n", redis_up);
+	if (redis_up)
+		metrics_redis(&b, ctx, r);
+	rc = web_reply_text(req, 200, "text/plain; version=0.0.4; charset=utf-8",
+		buf_cstr(&b), b.len);
+	buf_free(&b);
+	return rc;
+}
+
+static const struct web_route routes[] = {
+	{ WEB_GET, "/health", h_health },
+	{ WEB_GET, "/health/sf-events", h_sf_events },
+	{ WEB_GET, "/api/health/services/cache", h_cache },
+	{ WEB_GET, "/metrics", h_metrics },
+};
+
+static const char *const required[] = { "DATABASE_URL", "REDIS_URL", "ENVIRONMENT", NULL };
+
+static const struct web_app_def app = {
+	.name = "portal-health",
+	.routes = routes,
+	.nroutes = sizeof routes / sizeof routes[0],
+	.required_keys = required,
+};
+
+int main(int argc, char **argv)
+{
+	return web_app_run(&app, argc, argv);
+}

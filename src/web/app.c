@@ -1,0 +1,348 @@
+/* app — the FastCGI main loop shared by every portal-*.fcgi.
+ * One request at a time per process (the web server runs several processes);
+ * everything a request allocates is freed before the next accept, and what
+ * is worth keeping (config, db and redis connections) lives in the context. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <fcgiapp.h>
+
+#include "core/log.h"
+#include "web/app.h"
+
+extern char **environ;
+
+struct web_ctx {
+	const struct web_app_def *def;
+	const struct pt_config *cfg;
+	struct db *db;
+	struct redis *redis;
+	void *user;
+	size_t max_body;
+	unsigned long requests;
+	long long started_at;
+};
+
+static volatile sig_atomic_t stop_requested;
+
+/* ---- context ---------------------------------------------------------- */
+
+static long cfg_long(const struct pt_config *cfg, const char *key, long dflt)
+{
+	struct pt_err err;
+	long v = dflt;
+
+	pt_err_clear(&err);
+	if (!cfg || config_get_long(cfg, key, &v, &err) != 0)
+		return dflt;
+	return v;
+}
+
+struct web_ctx *web_ctx_new(const struct web_app_def *def, const struct pt_config *cfg)
+{
+	struct web_ctx *ctx = calloc(1, sizeof *ctx);
+
+	if (!ctx)
+		return NULL;
+	ctx->def = def;
+	ctx->cfg = cfg;
+	ctx->max_body = (size_t)cfg_long(cfg, "HTTP_MAX_BODY", WEB_DEFAULT_MAX_BODY);
+	ctx->started_at = (long long)time(NULL);
+	return ctx;
+}
+
+void web_ctx_free(struct web_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	db_free(ctx->db);
+	redis_free(ctx->redis);
+	free(ctx);
+}
+
+const struct pt_config *web_ctx_config(struct web_ctx *ctx)
+{
+	return ctx->cfg;
+}
+
+struct db *web_ctx_db(struct web_ctx *ctx)
+{
+	const char *url;
+
+	if (ctx->db)
+		return ctx->db;
+	url = ctx->cfg ? config_get(ctx->cfg, "DATABASE_URL") : NULL;
+	if (!url || !*url)
+		return NULL;
+	ctx->db = db_new(url, (int)cfg_long(ctx->cfg, "DB_CONNECT_TIMEOUT_S", 3),
+		cfg_long(ctx->cfg, "DB_STATEMENT_TIMEOUT_MS", 5000));
+	return ctx->db;
+}
+
+struct redis *web_ctx_redis(struct web_ctx *ctx)
+{
+	const char *url;
+
+	if (ctx->redis)
+		return ctx->redis;
+	url = ctx->cfg ? config_get(ctx->cfg, "REDIS_URL") : NULL;
+	if (!url || !*url)
+		return NULL;
+	ctx->redis = redis_new(url, cfg_long(ctx->cfg, "REDIS_CONNECT_TIMEOUT_MS", 500),
+		cfg_long(ctx->cfg, "REDIS_COMMAND_TIMEOUT_MS", 1000));
+	return ctx->redis;
+}
+
+const char *web_ctx_app_name(const struct web_ctx *ctx)
+{
+	return ctx->def && ctx->def->name ? ctx->def->name : "portal";
+}
+
+void *web_ctx_user(struct web_ctx *ctx)
+{
+	return ctx->user;
+}
+
+void web_ctx_set_user(struct web_ctx *ctx, void *user)
+{
+	ctx->user = user;
+}
+
+unsigned long web_ctx_requests(const struct web_ctx *ctx)
+{
+	return ctx->requests;
+}
+
+long long web_ctx_started_at(const struct web_ctx *ctx)
+{
+	return ctx->started_at;
+}
+
+/* ---- one request ------------------------------------------------------ */
+
+static long long mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Never the query string or cookies: they can carry tokens. request_id is
+ * attached by log_set_request_id. */
+static void access_log(const struct web_request *req, int status)
+{
+	char st[24], ms[24];
+
+	log_info("request", "method", req->method_name, "path", req->path ? req->path : "-",
+		"status", log_itoa(status, st),
+		"latency_ms", log_itoa((long)((mono_us() - req->started_us) / 1000), ms));
+}
+
+static void dispatch(struct web_ctx *ctx, struct web_request *req, char *const *envp,
+	const struct web_body_reader *rd)
+{
+	struct pt_err err;
+
+	pt_err_clear(&err);
+	int rc = web_request_parse(req, envp, rd, ctx->max_body, &err);
+	/* After parsing: the id may be the client's X-Request-Id. */
+	log_set_request_id(req->request_id);
+	if (rc != 0) {
+		log_info("request rejected", "code", pt_err_code_name(err.code),
+			"reason", err.detail);
+		web_reply_error(req, &err);
+		return;
+	}
+	web_route_dispatch(ctx->def->routes, ctx->def->nroutes, req);
+}
+
+int web_app_serve(struct web_ctx *ctx, char *const *envp, const struct web_body_reader *rd,
+	const struct web_out *out)
+{
+	struct web_request *req = web_request_new();
+	int status;
+
+	if (!req) {
+		static const char oom[] = "Status: 500 Internal Server Error\r\n"
+			"Content-Type: application/json; charset=utf-8\r\n\r\n"
+			"{\"error\":{\"code\":\"INTERNAL\"}}";
+		out->write(out->ctx, oom, sizeof oom - 1);
+		return -1;
+	}
+	req->ctx = ctx;
+	ctx->requests++;
+	dispatch(ctx, req, envp, rd);
+	status = req->res.status;
+	if (web_response_send(req, out) != 0) {
+		log_info("client went away before the response was written");
+		status = -1;
+	}
+	access_log(req, req->res.status);
+	log_set_request_id(NULL);
+	web_request_free(req);
+	return status;
+}
+
+/* ---- I/O adapters ----------------------------------------------------- */
+
+static long fcgx_read(void *ctx, char *dst, size_t n)
+{
+	int r = FCGX_GetStr(dst, n > INT_MAX ? INT_MAX : (int)n, ctx);
+
+	return r < 0 ? -1 : r;
+}
+
+static long fcgx_write(void *ctx, const char *p, size_t n)
+{
+	int r = FCGX_PutStr(p, n > INT_MAX ? INT_MAX : (int)n, ctx);
+
+	return r < 0 ? -1 : r;
+}
+
+static long stdio_read(void *ctx, char *dst, size_t n)
+{
+	size_t r = fread(dst, 1, n, ctx);
+
+	return r == 0 && ferror((FILE *)ctx) ? -1 : (long)r;
+}
+
+static long stdio_write(void *ctx, const char *p, size_t n)
+{
+	size_t w = fwrite(p, 1, n, ctx);
+
+	return w == 0 ? -1 : (long)w;
+}
+
+/* ---- process ---------------------------------------------------------- */
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+	/* Makes a blocked FCGX_Accept_r return instead of retrying. */
+	FCGX_ShutdownPending();
+}
+
+/* No SA_RESTART: the signal must interrupt accept(). SIGPIPE ignored so a
+ * client that hangs up costs a failed write, not the process. */
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+static int serve_cgi(struct web_ctx *ctx)
+{
+	struct web_body_reader rd = { stdio_read, stdin };
+	struct web_out out = { stdio_write, stdout };
+
+	web_app_serve(ctx, environ, &rd, &out);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+static int serve_fcgi(struct web_ctx *ctx)
+{
+	FCGX_Request r;
+
+	if (FCGX_InitRequest(&r, 0, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+		log_crit("FCGX_InitRequest failed");
+		return 1;
+	}
+	while (!stop_requested) {
+		if (FCGX_Accept_r(&r) < 0)
+			break;
+		struct web_body_reader rd = { fcgx_read, r.in };
+		struct web_out out = { fcgx_write, r.out };
+		web_app_serve(ctx, r.envp, &rd, &out);
+		FCGX_Finish_r(&r);
+	}
+	FCGX_Free(&r, 1);
+	log_info("stopping", "reason", stop_requested ? "signal" : "accept failed");
+	return 0;
+}
+
+static void start_logging(const char *app, const struct pt_config *cfg)
+{
+	enum log_level lvl = LOG_LVL_INFO;
+	struct pt_err err;
+	int use_syslog = 0;
+	const char *l = cfg ? config_get(cfg, "LOG_LEVEL") : NULL;
+
+	if (l && log_level_parse(l, &lvl) != 0)
+		lvl = LOG_LVL_INFO;
+	pt_err_clear(&err);
+	if (cfg && config_get_bool(cfg, "LOG_SYSLOG", &use_syslog, &err) != 0)
+		use_syslog = 0;
+	log_init(app, lvl, use_syslog);
+}
+
+static int config_fail(const struct pt_err *err)
+{
+	fprintf(stderr, "%s\n", err->detail);
+	log_crit("invalid configuration", "setting", err->field, "reason", err->detail);
+	return PT_EXIT_CONFIG;
+}
+
+static int run_with_ctx(const struct web_app_def *def, struct web_ctx *ctx)
+{
+	struct pt_err err;
+	int rc;
+
+	pt_err_clear(&err);
+	if (def->init && def->init(ctx, &err) != 0) {
+		if (err.code == PT_CONFIG_INVALID)
+			return config_fail(&err);
+		log_crit("initialisation failed", "reason", err.detail);
+		return 1;
+	}
+	install_signals();
+	rc = FCGX_IsCGI() ? serve_cgi(ctx) : serve_fcgi(ctx);
+	if (def->fini)
+		def->fini(ctx);
+	return rc;
+}
+
+int web_app_run(const struct web_app_def *def, int argc, char **argv)
+{
+	struct pt_config *cfg = NULL;
+	struct web_ctx *ctx = NULL;
+	struct pt_err err;
+	int rc = 1;
+
+	(void)argc;
+	(void)argv;
+	pt_err_clear(&err);
+	log_init(def->name, LOG_LVL_INFO, 0);
+	cfg = config_load(NULL, &err);
+	if (!cfg || config_validate(cfg, def->required_keys, &err) != 0) {
+		rc = config_fail(&err);
+		goto out;
+	}
+	start_logging(def->name, cfg);
+	if (FCGX_Init() != 0) {
+		log_crit("FCGX_Init failed");
+		goto out;
+	}
+	ctx = web_ctx_new(def, cfg);
+	if (!ctx)
+		goto out;
+	rc = run_with_ctx(def, ctx);
+out:
+	web_ctx_free(ctx);
+	config_free(cfg);
+	log_close();
+	return rc;
+}

@@ -1,0 +1,122 @@
+/* router — linear match over a small static table; apps have a handful of
+ * routes, so a scan is simpler and as fast as anything cleverer. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "web/response.h"
+#include "web/router.h"
+
+/* Captures point into the pattern (names) and into req's arena (values). */
+static int capture(struct web_request *req, const char *name, size_t nl,
+	const char *val, size_t vl)
+{
+	if (!req)
+		return 0;
+	if (req->ncaptures == WEB_CAPTURES_MAX)
+		return -1;
+	char *n = web_strndup(req, name, nl);
+	char *v = web_strndup(req, val, vl);
+	if (!n || !v)
+		return -1;
+	req->captures[req->ncaptures].name = n;
+	req->captures[req->ncaptures].value = v;
+	req->ncaptures++;
+	return 0;
+}
+
+static int match_segment(const char *pat, size_t pl, const char *seg, size_t sl,
+	struct web_request *req)
+{
+	if (pl >= 2 && pat[0] == '{' && pat[pl - 1] == '}') {
+		if (sl == 0 || sl > WEB_CAPTURE_MAX)
+			return 0;
+		return capture(req, pat + 1, pl - 2, seg, sl) == 0;
+	}
+	return pl == sl && memcmp(pat, seg, pl) == 0;
+}
+
+int web_route_match(const char *pattern, const char *path, struct web_request *req)
+{
+	const char *p = pattern, *s = path;
+
+	if (req)
+		req->ncaptures = 0;
+	if (*p != '/' || *s != '/')
+		return 0;
+	for (;;) {
+		p++, s++;
+		size_t pl = strcspn(p, "/"), sl = strcspn(s, "/");
+		if (!match_segment(p, pl, s, sl, req))
+			goto fail;
+		p += pl, s += sl;
+		if (!*p && !*s)
+			return 1;
+		if (!*p || !*s)
+			goto fail;
+	}
+fail:
+	if (req)
+		req->ncaptures = 0;
+	return 0;
+}
+
+/* "GET, POST, HEAD": table order, HEAD last when GET is served, so the
+ * list reads the way the routes were written. */
+static void allow_list(const struct web_route *routes, size_t n, const char *path,
+	char *out, size_t outsz)
+{
+	unsigned seen = 0;
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		unsigned bit = 1u << routes[i].method;
+		if ((seen & bit) || !web_route_match(routes[i].pattern, path, NULL))
+			continue;
+		seen |= bit;
+		len += (size_t)snprintf(out + len, outsz - len, "%s%s", len ? ", " : "",
+			web_method_name(routes[i].method));
+		if (len >= outsz)
+			return;
+	}
+	if ((seen & (1u << WEB_GET)) && !(seen & (1u << WEB_HEAD)))
+		snprintf(out + len, outsz - len, "%sHEAD", len ? ", " : "");
+}
+
+static void run(const struct web_route *r, struct web_request *req)
+{
+	struct pt_err err;
+
+	pt_err_clear(&err);
+	if (r->handler(req, &err) != 0)
+		web_reply_error(req, &err);
+	else if (req->res.status == 0)
+		web_reply_code(req, PT_INTERNAL);
+}
+
+void web_route_dispatch(const struct web_route *routes, size_t nroutes,
+	struct web_request *req)
+{
+	enum web_method want = req->method == WEB_HEAD ? WEB_GET : req->method;
+	char allow[128];
+
+	for (size_t i = 0; i < nroutes; i++) {
+		if (routes[i].method != req->method && routes[i].method != want)
+			continue;
+		if (web_route_match(routes[i].pattern, req->path, req)) {
+			run(&routes[i], req);
+			return;
+		}
+	}
+	allow_list(routes, nroutes, req->path, allow, sizeof allow);
+	if (!allow[0]) {
+		web_reply_code(req, PT_NOT_FOUND);
+		return;
+	}
+	if (req->method == WEB_OPTIONS)
+		web_reply_empty(req, 204);
+	else
+		web_reply_code(req, PT_METHOD_NOT_ALLOWED);
+	web_set_header(req, "Allow", allow);
+}
