@@ -232,6 +232,8 @@ def check_writable(state, line, gap=True):
 def date_range(state, req):
     """getTrafficHistory / getQuotaHistory window rules (freebit.md §4.3)."""
     require(req, "fromDate", "toDate")
+    if not (DATE_RE.match(req["fromDate"]) and DATE_RE.match(req["toDate"])):
+        raise FreebitError("220", "fromDate/toDate must be YYYYMMDD")
     start, end = parse_date(req["fromDate"]), parse_date(req["toDate"])
     if start is None or end is None or start > end or (end - start).days + 1 > 92:
         raise FreebitError("220", "fromDate/toDate out of range")
