@@ -16,13 +16,11 @@ import datetime
 import email.parser
 import email.policy
 import json
-import math
 import os
 import re
 import secrets
 import sys
 import threading
-import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -122,7 +120,7 @@ class FreebitState(simcore.SimState):
         for src in doc["lines"]:
             line = {k: v for k, v in src.items() if k not in ("usagePattern", "quotaHistory")}
             line.update({"nextPlanCode": "", "nextPlanDate": "", "cancelDate": "", "lastChangeAt": "",
-                         "pendingOperation": "", "pending": None, "cancelAt": None,
+                         "pendingOperation": "", "pending": None, "cancelAt": None, "lastChange": None,
                          "quotaTotal": str(self.plans[line["planCode"]]["quotaMb"])})
             pattern = src["usagePattern"]
             line["usage"] = {}
@@ -178,7 +176,7 @@ class FreebitState(simcore.SimState):
         now = self.now()
         line["pending"] = dict(details, kind=kind, until=now + datetime.timedelta(seconds=self.async_s))
         line["pendingOperation"] = kind
-        line["lastChangeAt"] = fmt_ts(now)
+        mark_change(line, now)
 
     def dump(self):
         return {"now": fmt_ts(self.now()), "gap_s": self.gap_s, "async_s": self.async_s,
@@ -189,9 +187,15 @@ class FreebitState(simcore.SimState):
                 "auth_keys": [{"key": k[:6] + "...", "issuedAt": fmt_ts(v)} for k, v in self.keys.items()]}
 
 
+def mark_change(line, when):
+    """Records an accepted change: lastChangeAt is shown to the second, the gap is timed exactly."""
+    line["lastChange"] = when
+    line["lastChangeAt"] = fmt_ts(when)
+
+
 def public_line(line):
     """A line as JSON (datetimes as Freebit timestamps)."""
-    out = {k: v for k, v in line.items() if k not in ("pending", "cancelAt")}
+    out = {k: v for k, v in line.items() if k not in ("pending", "cancelAt", "lastChange")}
     out["pending"] = dict(line["pending"], until=fmt_ts(line["pending"]["until"])) if line["pending"] else None
     out["cancelAt"] = fmt_ts(line["cancelAt"]) if line["cancelAt"] else None
     return out
@@ -223,10 +227,10 @@ def check_writable(state, line, gap=True):
         raise FreebitError("250", "line is %s" % line["state"])
     if line["pending"]:
         raise FreebitError("240")
-    if gap and line["lastChangeAt"]:
-        elapsed = (state.now() - parse_ts(line["lastChangeAt"])).total_seconds()
+    if gap and line["lastChange"]:
+        elapsed = (state.now() - line["lastChange"]).total_seconds()
         if elapsed < state.gap_s:
-            raise FreebitError("241", retryAfter=str(int(math.ceil(state.gap_s - elapsed))))
+            raise FreebitError("241", retryAfter=str(max(1, round(state.gap_s - elapsed))))
 
 
 def date_range(state, req):
@@ -345,7 +349,7 @@ def ep_change_plan(state, req):
         raise FreebitError("250", "a plan change is already scheduled")
     if is_last_day(today):
         raise FreebitError("250", "plan changes are not accepted on a month's last day")
-    line["lastChangeAt"] = fmt_ts(state.now())
+    mark_change(line, state.now())
     if run is None or run == today:
         state._apply_plan(line, plan["planCode"])
     else:
@@ -415,7 +419,7 @@ def _open_line(state, stock, plan, contract_line, sim_kind, eid=""):
             "talkOption": {k: "20" for k in TALK_KEYS} if sim_kind == "E0" else {},
             "remainQuota": str(plan["quotaMb"]), "quotaTotal": str(plan["quotaMb"]),
             "startDate": now.strftime("%Y%m%d"), "nextPlanCode": "", "nextPlanDate": "", "cancelDate": "",
-            "lastChangeAt": "", "pendingOperation": "", "pending": None, "cancelAt": None,
+            "lastChangeAt": "", "lastChange": None, "pendingOperation": "", "pending": None, "cancelAt": None,
             "usage": {}, "quotaHistory": [{"addedAt": fmt_ts(now), "quota": str(plan["quotaMb"]),
                                            "quotaCode": "MONTHLY", "expire": ""}]}
     del state.stock[stock["account"]]
@@ -618,7 +622,7 @@ class FreebitHandler(simcore.SimHandler):
             elif key == "talkOption" and isinstance(value, dict):
                 line["talkOption"].update({k: str(v) for k, v in value.items()})
             elif key == "lastChangeAt":
-                line["lastChangeAt"] = fmt_ts(state.now()) if value == "now" else str(value)
+                mark_change(line, state.now() if value == "now" else parse_ts(str(value)))
             else:
                 return "unknown field %s" % key
         return None

@@ -255,13 +255,13 @@ def test_thirty_minute_gap_answers_241_with_retry_after(fb):
                      talkOption={"callWaiting": "10"})
     assert answer["resultCode"] == "241" and answer["retryAfter"] == "1200"
     assert answer["status"]["statusCode"] == "409"
-    fb.at(fb.day, "103000")
+    fb.at(fb.day, "103001")
     assert fb.code("/mvno/talkoption/changeOrder/", account=VOICE, userConfirmed="10", aladinOperated="20",
                    talkOption={"callWaiting": "10"}) == "100"
 
 
 def test_gap_is_configurable_and_expires(tmp_path):
-    proc, base = start_sim(tmp_path, "--change-gap-s", "2", "--async-seconds", "1")
+    proc, base = start_sim(tmp_path, "--change-gap-s", "3", "--async-seconds", "1")
     try:
         fb = Freebit(base)
         fb.auth()
@@ -270,7 +270,7 @@ def test_gap_is_configurable_and_expires(tmp_path):
         time.sleep(1.2)
         assert fb.detail(VOICE)["contractLine"] == "5G"  # the async operation finished by itself
         assert fb.code("/mvno/contractline/change/", account=VOICE, contractLine="4G") == "241"
-        time.sleep(1)
+        time.sleep(2)
         assert fb.code("/mvno/contractline/change/", account=VOICE, contractLine="4G") == "100"
     finally:
         proc.terminate()
