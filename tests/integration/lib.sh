@@ -66,7 +66,14 @@ it_register() { # name pid
 
 it_pid_of() { cat "$IT_ROOT"/pids/*-"$1".pid 2>/dev/null | head -n1; }
 
-it_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+# Alive = exists and is not a zombie (an exited child of ours stays a zombie
+# until waited for, and kill -0 still succeeds on it).
+it_alive() {
+	[ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null || return 1
+	local st
+	st=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)
+	[ "$st" != Z ]
+}
 
 # it_stop_pid NAME PID [SIGNAL]: signal, wait up to 15 s, then KILL; 0 if gone.
 it_stop_pid() {

@@ -6,6 +6,11 @@ set -u
 . "$IT_ENV"
 
 cd "$IT_SRCDIR" || exit 2
+if [ "${IT_SKIP_SIM_PYTEST:-0}" = 1 ]; then
+	echo "  (IT_SKIP_SIM_PYTEST=1: ran in another pass)"
+	it_summary
+	exit
+fi
 if ! ls tests/sim/test_*.py >/dev/null 2>&1; then
 	echo "  (no tests/sim/test_*.py yet)"
 	it_summary
