@@ -92,8 +92,8 @@ def test_query_relationships_and_canonical_names(sf):
     assert rec["CaseNumber"] == "00001001" and rec["Account"]["Name"] == "Yamada Taro"
     status, _, body = sf.query("SELECT Id, PricebookEntry.Product2.Name, Product2.StockKeepingUnit, "
                                "Product2.WH_Product_ID__c FROM OrderItem WHERE OrderId = '8015F0000000001QAA'")
-    assert body["records"][0]["PricebookEntry"]["Product2"]["Name"] == "Fiber 10 Gbps"
-    assert body["records"][0]["Product2"]["WH_Product_ID__c"] == 2.0
+    assert body["records"][0]["PricebookEntry"]["Product2"]["Name"] == "Fiber 1 Gbps"
+    assert body["records"][0]["Product2"]["WH_Product_ID__c"] == 1.0
 
 
 def test_query_child_subquery_null_when_empty(sf):
