@@ -6,6 +6,7 @@
 #ifndef PT_CORE_CONFIG_H
 #define PT_CORE_CONFIG_H
 
+#include <stdio.h>
 #include "core/err.h"
 
 /* Exit status for a bad configuration (EX_CONFIG from sysexits.h). */
@@ -35,12 +36,28 @@ int config_validate(const struct pt_config *cfg, const char *const *required, st
 struct config_key {
 	const char *name;
 	const char *def;       /* default value or NULL */
-	char type;             /* 's' string, 'i' integer, 'b' boolean, 'u' URL, 'l' log level */
+	char type;             /* 's' string, 'i' integer, 'b' boolean, 'u' URL, 'l' log level,
+	                        * 'e' one of `choices` */
 	long min, max;         /* for 'i' */
 	int secret;            /* never print the value */
 	const char *doc;
+	const char *choices;   /* for 'e': "LATEST|ALL" */
 };
 const struct config_key *config_keys(size_t *count);
 const struct config_key *config_key_find(const char *name);
+
+/* Writes the key table as Markdown: docs/configuration.md is this output
+ * (`make update-config-doc` regenerates it; test_config fails when stale). */
+void config_print_markdown(FILE *out);
+
+/* The file parser on its own, for config_load and the fuzz harness: parses
+ * len bytes of `KEY = value` lines; name is used in errors ("name:line: …").
+ * Lines ≤ 4096 bytes, input ≤ 256 KiB, values optionally double-quoted
+ * (\" and \\ escapes inside quotes), '#' starts a comment only at the start
+ * of a line. Unknown or repeated keys are errors. */
+struct pt_config *config_parse_buffer(const char *name, const char *data, size_t len,
+	struct pt_err *err);
+#define CONFIG_LINE_MAX 4096
+#define CONFIG_FILE_MAX (256 * 1024)
 
 #endif

@@ -16,7 +16,7 @@ struct http_client_opts {
 	const char *system;      /* "salesforce", "whmcs", "freebit", "smtp"… for logs/metrics */
 	long connect_timeout_ms; /* default 3000 */
 	long total_timeout_ms;   /* default 10000 */
-	int max_retries;         /* idempotent reads only; default 2 */
+	int max_retries;         /* idempotent reads only; default 2 (0), -1 = never retry */
 	long backoff_ms;         /* first backoff, doubled each retry; default 200 */
 	size_t max_response;     /* response body cap; default 8 MiB */
 };
@@ -41,7 +41,9 @@ struct http_response {
 	char retry_after[32];        /* raw Retry-After header, "" if none */
 };
 
-/* 0 when an HTTP response was received (any status: the caller maps it);
+/* Initialises *resp (call http_response_free after either outcome); the whole
+ * call, retries included, ends within total_timeout_ms.
+ * 0 when an HTTP response was received (any status: the caller maps it);
  * -1 + PT_UPSTREAM_UNAVAILABLE on transport failure, with provider_code
  * "ETIMEOUT", "ECONNREFUSED", "ECONNRESET", "ETOOBIG" or "ECURL". */
 int http_do(struct http_client *c, const struct http_request *req,
