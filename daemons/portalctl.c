@@ -59,14 +59,6 @@ static int ctl_load_config(struct ctl *ctl, const char *const *required)
 	return EXIT_OK;
 }
 
-static long ctl_long(const struct ctl *ctl, const char *key, long fallback)
-{
-	long v;
-	if (!config_key_find(key) || config_get_long(ctl->cfg, key, &v, NULL) != 0)
-		return fallback;
-	return v;
-}
-
 static int ctl_exit_for(const struct pt_err *err)
 {
 	switch (err->code) {
@@ -104,12 +96,10 @@ static int cmd_migrate(struct ctl *ctl, int argc, char **argv)
 	if (rc != EXIT_OK)
 		return rc;
 	struct pt_err err = { 0 };
-	struct db *db = db_new(config_get(ctl->cfg, "DATABASE_URL"),
-		(int)ctl_long(ctl, "DB_CONNECT_TIMEOUT_S", 3),
-		0 /* migrations may legitimately run long: no statement_timeout */);
+	struct db *db = db_new_from_config(ctl->cfg, &err);
 	if (!db) {
-		fprintf(stderr, "portalctl: migrate: out of memory\n");
-		return EXIT_SOFTWARE;
+		fprintf(stderr, "portalctl: migrate: %s\n", err.detail);
+		return ctl_exit_for(&err);
 	}
 	int applied = 0;
 	if (db_migrate(db, dir, &applied, &err) != 0) {

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "core/buf.h"
+#include "core/config.h"
 #include "core/log.h"
 #include "store/db.h"
 
@@ -46,6 +47,23 @@ struct db *db_new(const char *conninfo, int connect_timeout_s, long statement_ti
 	}
 	db->connect_timeout_s = connect_timeout_s > 0 ? connect_timeout_s : 5;
 	db->statement_timeout_ms = statement_timeout_ms >= 0 ? statement_timeout_ms : 0;
+	return db;
+}
+
+struct db *db_new_from_config(const struct pt_config *cfg, struct pt_err *err)
+{
+	const char *url = config_get(cfg, "DATABASE_URL");
+	long connect_s = 3, stmt_ms = 5000;
+	if (!url || !*url) {
+		pt_err_field(err, PT_CONFIG_INVALID, "DATABASE_URL", "DATABASE_URL: missing");
+		return NULL;
+	}
+	if (config_get_long(cfg, "DB_CONNECT_TIMEOUT_S", &connect_s, err) != 0 ||
+	    config_get_long(cfg, "DB_STATEMENT_TIMEOUT_MS", &stmt_ms, err) != 0)
+		return NULL;
+	struct db *db = db_new(url, (int)connect_s, stmt_ms);
+	if (!db)
+		pt_err_set(err, PT_INTERNAL, "db: out of memory");
 	return db;
 }
 
@@ -439,6 +457,10 @@ static int db_migrate_one(struct db *db, const char *dir, const struct db_migrat
 	const char *params[1] = { m->version };
 	PGresult *res = NULL;
 	if (db_begin(db, err) != 0)
+		goto out;
+	/* a migration (or waiting for a concurrent one) may outlast the
+	 * session's statement_timeout meant for requests */
+	if (db_command(db, "SET LOCAL statement_timeout = 0", 0, NULL, err) < 0)
 		goto out;
 	if (db_command(db, "SELECT pg_advisory_xact_lock(" DB_MIGRATION_LOCK ")", 0, NULL, err) < 0)
 		goto out;

@@ -14,6 +14,11 @@ struct db;
  * bounds connecting; statement_timeout_ms is set on the session. */
 struct db *db_new(const char *conninfo, int connect_timeout_s, long statement_timeout_ms);
 void db_free(struct db *db);
+/* db_new with DATABASE_URL, DB_CONNECT_TIMEOUT_S and DB_STATEMENT_TIMEOUT_MS
+ * from cfg: the one place programs turn config into a connection.
+ * NULL + PT_CONFIG_INVALID (field = the key) when DATABASE_URL is unset. */
+struct pt_config;
+struct db *db_new_from_config(const struct pt_config *cfg, struct pt_err *err);
 
 /* Runs sql with text params $1..$n. Returns a PGresult the caller PQclear()s,
  * or NULL + err: PT_MAINTENANCE when the server is unreachable (after one

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "core/buf.h"
+#include "core/config.h"
 #include "core/log.h"
 #include "store/redis.h"
 
@@ -208,6 +209,23 @@ struct redis *redis_new(const char *url, long connect_timeout_ms, long command_t
 	}
 	r->connect_timeout_ms = connect_timeout_ms > 0 ? connect_timeout_ms : 1000;
 	r->command_timeout_ms = command_timeout_ms > 0 ? command_timeout_ms : 1000;
+	return r;
+}
+
+struct redis *redis_new_from_config(const struct pt_config *cfg, struct pt_err *err)
+{
+	const char *url = config_get(cfg, "REDIS_URL");
+	long connect_ms = 500, command_ms = 1000;
+	struct redis_url parsed;
+	if (redis_url_parse(url, &parsed, err) != 0)
+		return NULL;
+	explicit_bzero(&parsed, sizeof parsed);
+	if (config_get_long(cfg, "REDIS_CONNECT_TIMEOUT_MS", &connect_ms, err) != 0 ||
+	    config_get_long(cfg, "REDIS_COMMAND_TIMEOUT_MS", &command_ms, err) != 0)
+		return NULL;
+	struct redis *r = redis_new(url, connect_ms, command_ms);
+	if (!r)
+		pt_err_set(err, PT_INTERNAL, "redis: out of memory");
 	return r;
 }
 

@@ -32,6 +32,11 @@ int redis_url_parse(const char *url, struct redis_url *out, struct pt_err *err);
  * connecting happens on first use. */
 struct redis *redis_new(const char *url, long connect_timeout_ms, long command_timeout_ms);
 void redis_free(struct redis *r);
+/* redis_new with REDIS_URL, REDIS_CONNECT_TIMEOUT_MS and
+ * REDIS_COMMAND_TIMEOUT_MS from cfg. NULL + PT_CONFIG_INVALID naming the
+ * key when REDIS_URL is malformed. */
+struct pt_config;
+struct redis *redis_new_from_config(const struct pt_config *cfg, struct pt_err *err);
 
 /* Like redisCommand (printf-style with %s/%b binary-safe args). Returns a
  * reply the caller frees with freeReplyObject, or NULL + PT_UPSTREAM_UNAVAILABLE

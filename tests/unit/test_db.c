@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/config.h"
 #include "core/log.h"
 #include "store/db.h"
 
@@ -135,6 +136,33 @@ static void test_unreachable_is_maintenance(void **state)
 	assert_int_equal(err.code, PT_MAINTENANCE);
 	db_free(db);
 	db_free(NULL);
+}
+
+static void test_from_config(void **state)
+{
+	(void)state;
+	struct pt_err err = { 0 };
+	unsetenv("PORTAL_CONFIG");
+	char *saved = getenv("DATABASE_URL") ? strdup(getenv("DATABASE_URL")) : NULL;
+	unsetenv("DATABASE_URL");
+	struct pt_config *cfg = config_load(NULL, &err);
+	assert_non_null(cfg);
+	assert_null(db_new_from_config(cfg, &err));
+	assert_int_equal(err.code, PT_CONFIG_INVALID);
+	assert_string_equal(err.field, "DATABASE_URL");
+	config_free(cfg);
+	setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none", 1);
+	cfg = config_load(NULL, &err);
+	assert_non_null(cfg);
+	struct db *db = db_new_from_config(cfg, &err);
+	assert_non_null(db);
+	db_free(db);
+	config_free(cfg);
+	if (saved)
+		setenv("DATABASE_URL", saved, 1);
+	else
+		unsetenv("DATABASE_URL");
+	free(saved);
 }
 
 /* ---- against PostgreSQL ----------------------------------------------------- */
@@ -290,6 +318,7 @@ int main(void)
 		cmocka_unit_test(test_list_missing_dir),
 		cmocka_unit_test(test_shipped_migrations_listed),
 		cmocka_unit_test(test_unreachable_is_maintenance),
+		cmocka_unit_test(test_from_config),
 	};
 	const struct CMUnitTest live[] = {
 		cmocka_unit_test(test_pg_migrate_twice),

@@ -7,7 +7,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "core/config.h"
 
 #include "core/log.h"
 #include "store/redis.h"
@@ -146,6 +149,28 @@ static void test_unavailable(void **state)
 	assert_null(redis_cmd(NULL, &err, "PING"));
 }
 
+static void test_from_config(void **state)
+{
+	(void)state;
+	struct pt_err err = { 0 };
+	unsetenv("PORTAL_CONFIG");
+	setenv("REDIS_URL", "redis://:hunter2@127.0.0.1:1/x", 1);
+	struct pt_config *cfg = config_load(NULL, &err);
+	assert_non_null(cfg);
+	assert_null(redis_new_from_config(cfg, &err));
+	assert_int_equal(err.code, PT_CONFIG_INVALID);
+	assert_string_equal(err.field, "REDIS_URL");
+	config_free(cfg);
+	setenv("REDIS_URL", "redis://127.0.0.1:1/2", 1);
+	cfg = config_load(NULL, &err);
+	assert_non_null(cfg);
+	struct redis *r = redis_new_from_config(cfg, &err);
+	assert_non_null(r);
+	redis_free(r);
+	config_free(cfg);
+	unsetenv("REDIS_URL");
+}
+
 int main(void)
 {
 	log_init("test_redis", LOG_LVL_CRIT, 0);
@@ -156,6 +181,7 @@ int main(void)
 		cmocka_unit_test(test_url_rejects),
 		cmocka_unit_test(test_new_rejects_bad_url),
 		cmocka_unit_test(test_unavailable),
+		cmocka_unit_test(test_from_config),
 	};
 	return cmocka_run_group_tests_name("redis", tests, NULL, NULL);
 }
