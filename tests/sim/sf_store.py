@@ -426,7 +426,7 @@ class SalesforceState(SimState):
         """TotalAmount is a roll-up of the items: keep it current (an Order UPDATE)."""
         order = self.records["Order"][rec["OrderId"]]
         total = self._order_total(order["Id"])
-        if total != order["TotalAmount"]:
+        if total != order["TotalAmount"] and not order["IsDeleted"]:  # a deleted order takes its items along
             order["TotalAmount"] = total
             order["LastModifiedDate"] = order["SystemModstamp"] = now_dt()
             self._cdc("Order", "UPDATE", order, ["TotalAmount", "LastModifiedDate"])

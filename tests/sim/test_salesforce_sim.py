@@ -1,9 +1,7 @@
 """Self-tests of the Salesforce simulator (REST, OAuth JWT bearer, Pub/Sub gRPC).
 Run: cd /work/main && /usr/bin/python3 -m pytest -q tests/sim/test_salesforce_sim.py"""
 
-import socket
 import time
-import urllib.parse
 
 import grpc
 import pytest
