@@ -155,6 +155,8 @@ static const struct config_key config_table[] = {
 		"Pinned server host key fingerprint as `ssh-keygen -l` prints it (`SHA256:` + 43 base64 characters)."),
 	STR("SFTP_REMOTE_DIR", ".",
 		"Remote directory holding `PASI_talk-detail-YYYYMM.csv` and `PASI_sms-detail-YYYYMM.csv`."),
+	INT("SFTP_TIMEOUT", "30000", 1000, 600000,
+		"Timeout of one SFTP operation (open, read, readdir), milliseconds; connect is 10 s, a download 300 s."),
 	INT("SFTP_MAX_FILE_BYTES", "268435456", 1024, 4294967296L,
 		"Largest detail file imported, bytes; larger files are refused."),
 	/* probes (portal-probed) */
