@@ -158,8 +158,9 @@ static void db_result_error(struct db *db, const PGresult *res, struct pt_err *e
 	enum pt_code code = PT_INTERNAL;
 	if (state && strcmp(state, "23505") == 0)
 		code = PT_CONFLICT;
-	else if (!state || strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)
-		code = PT_MAINTENANCE;   /* connection exception, admin shutdown */
+	else if ((!state && PQstatus(db->conn) == CONNECTION_BAD) ||
+		 (state && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)))
+		code = PT_MAINTENANCE;   /* connection lost, connection exception, shutdown */
 	pt_err_set(err, code, "postgresql: %s", msg);
 	if (err) {
 		pt_err_provider(err, state ? state : "");
