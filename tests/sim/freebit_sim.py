@@ -146,7 +146,7 @@ class FreebitState(simcore.SimState):
         if line["pending"] and now >= line["pending"]["until"]:
             self.complete(line)
         if line["nextPlanCode"] and now.strftime("%Y%m%d") >= line["nextPlanDate"]:
-            self._apply_plan(line, line["nextPlanCode"])
+            self.apply_plan(line, line["nextPlanCode"])
             line["nextPlanCode"] = line["nextPlanDate"] = ""
         if line["cancelAt"] and now >= line["cancelAt"] and not line["pending"]:
             line["state"] = "cancelled"
@@ -166,7 +166,7 @@ class FreebitState(simcore.SimState):
         line["pending"] = None
         line["pendingOperation"] = ""
 
-    def _apply_plan(self, line, code):
+    def apply_plan(self, line, code):
         old, new = self.plans[line["planCode"]]["quotaMb"], self.plans[code]["quotaMb"]
         line["planCode"] = code
         line["quotaTotal"] = str(max(0, int(line["quotaTotal"]) + new - old))
@@ -351,7 +351,7 @@ def ep_change_plan(state, req):
         raise FreebitError("250", "plan changes are not accepted on a month's last day")
     mark_change(line, state.now())
     if run is None or run == today:
-        state._apply_plan(line, plan["planCode"])
+        state.apply_plan(line, plan["planCode"])
     else:
         line["nextPlanCode"], line["nextPlanDate"] = plan["planCode"], run.strftime("%Y%m%d")
     return {"ipv4": ""}

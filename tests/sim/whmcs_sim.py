@@ -353,7 +353,7 @@ def authenticate(state, params, ip, action):
             raise ApiError("Administrator Account Disabled", 403)
         if not admin.get("api_access"):
             raise ApiError("Access Denied", 403)
-        return "legacy"
+        return
 
     cred = next((c for c in cfg["api_credentials"] if c["identifier"] == identifier), None)
     if cred is None:
@@ -372,7 +372,6 @@ def authenticate(state, params, ip, action):
     allowed = cred["allowed_actions"]
     if allowed != "*" and action not in allowed:
         raise ApiError('Invalid Permissions: API action "%s" is not allowed' % action, 403)
-    return "credential"
 
 
 def _auth_failed(state, ip, now):
@@ -1077,12 +1076,12 @@ class WhmcsHandler(simcore.SimHandler):
                 if rtype not in (None, "json", "xml", "nvp"):
                     raise ApiError('Unsupported API response type format "%s". Supported formats include: '
                                    "json, xml, nvp" % rtype)
-                mode = authenticate(self.state, params, ip, action)
+                authenticate(self.state, params, ip, action)
                 if action not in ACTIONS:
                     raise ApiError("API Function Not Found")  # the legacy path's unknown action
                 if rtype == "nvp" and action in LIST_ACTIONS:
                     raise ApiError("This API action only supports the XML or JSON response type formats")
-                ctx = {"ip": ip, "system_url": self.system_url(), "auth": mode}
+                ctx = {"ip": ip, "system_url": self.system_url()}
                 status, result = 200, ACTIONS[action][1](self.state, params, ctx)
             except ApiError as err:
                 status, result = err.status, {"result": "error", "message": err.message}
