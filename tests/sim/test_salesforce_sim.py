@@ -539,3 +539,17 @@ def test_grpc_publish(sf):
     resp = stub.Publish(pb2.PublishRequest(topic_name=topic.topic_name, events=[
         pb2.ProducerEvent(id="ev-1", schema_id=topic.schema_id, payload=b"\x00\x00\x00")]), metadata=sf.metadata())
     assert len(resp.results[0].replay_id) == 8 and resp.results[0].correlation_key == "ev-1"
+
+
+def test_composite_without_all_or_none_skips_dependents(sf):
+    body = composite_body(item_entry=PBE_STD_FTTH_1G, all_or_none=False)
+    body["compositeRequest"][0]["body"]["Status"] = "Bogus"
+    order, item, read = sf.rest("POST", "composite", body)[2]["compositeResponse"]
+    assert order["body"][0]["errorCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+    assert item["httpStatusCode"] == 400 and item["body"][0]["errorCode"] == "PROCESSING_HALTED"
+
+
+def test_get_schema_blank_id(sf):
+    with pytest.raises(grpc.RpcError) as exc:
+        sf.stub().GetSchema(pb2.SchemaRequest(schema_id=""), metadata=sf.metadata())
+    assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
