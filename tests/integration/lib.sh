@@ -140,7 +140,7 @@ it_stop_all() {
 # it_dump_logs: every process log of this run (called on failure).
 it_dump_logs() {
 	local f
-	for f in "$IT_ROOT"/logs/*.log "$IT_ROOT"/*.log "$IT_ROOT"/pg/*.log "$IT_ROOT"/sim/*.log; do
+	for f in "$IT_ROOT"/logs/*.log "$IT_ROOT"/*.log "$IT_ROOT"/pg/*.log "$IT_ROOT"/sim/*.log "$IT_ROOT"/sim/sftp/*.log; do
 		[ -f "$f" ] || continue
 		printf '\n===== %s (last 80 lines) =====\n' "${f#"$IT_ROOT"/}"
 		tail -n 80 "$f"
@@ -277,7 +277,7 @@ it_start_sims() {
 		it_log "simctl start failed"
 		return 1
 	fi
-	for f in "$IT_ROOT"/sim/*.pid; do
+	for f in "$IT_ROOT"/sim/*.pid "$IT_ROOT"/sim/sftp/sshd.pid; do
 		[ -f "$f" ] && it_register "sim-$(basename "$f" .pid)" "$(head -n1 "$f")"
 	done
 	it_export IT_SIMS 1
@@ -287,45 +287,60 @@ it_start_sims() {
 # --- portal config -----------------------------------------------------------------
 
 # it_write_config: $IT_ROOT/portal.conf pointing at this run's servers and the
-# simulators, readable by the web server's user; exports PORTAL_CONFIG.
+# simulators (credentials from the fixtures the simulators load), readable by the
+# web server's user; exports PORTAL_CONFIG. IT_EXTRA_CONFIG adds lines.
 it_write_config() {
-	local c="$IT_ROOT/portal.conf" k="$IT_ROOT/keys"
+	local c="$IT_ROOT/portal.conf" k="$IT_ROOT/keys" fx="$IT_SRCDIR/tests/fixtures"
+	local sftp="$IT_ROOT/sim/sftp"
 	mkdir -p "$k"
-	cp "$IT_SRCDIR"/tests/fixtures/keys/*.pem "$k/" 2>/dev/null || true
-	[ -f "$IT_ROOT/sim/sftp/client_key" ] && cp "$IT_ROOT/sim/sftp/client_key" "$k/sftp_client_key"
+	cp "$fx"/keys/*.pem "$k/"
+	[ -f "$sftp/sftp_client_key" ] && cp "$sftp/sftp_client_key" "$k/sftp_client_key"
 	chown -R "$IT_WWW_USER:$IT_WWW_GROUP" "$k"
 	chmod 700 "$k"
-	chmod 600 "$k"/* 2>/dev/null || true
-	local sftp_fp=""
-	[ -f "$IT_ROOT/sim/sftp/host_key_sha256" ] && sftp_fp=$(cat "$IT_ROOT/sim/sftp/host_key_sha256")
+	chmod 600 "$k"/*
+	# One place for the simulators' test credentials: their fixture files.
+	local sf_client sf_user pricebook wh_id wh_secret wh_field fb_oem fb_key
+	sf_client=$(jq -r .client_id "$fx/salesforce/org.json" 2>/dev/null)
+	sf_user=$(jq -r .username "$fx/salesforce/org.json" 2>/dev/null)
+	pricebook=$(jq -r .portal_pricebook_id "$fx/salesforce/org.json" 2>/dev/null)
+	wh_id=$(jq -r '.api_credentials[0].identifier' "$fx/whmcs/config.json" 2>/dev/null)
+	wh_secret=$(jq -r '.api_credentials[0].secret' "$fx/whmcs/config.json" 2>/dev/null)
+	wh_field=$(jq -r '.client_customfields[] | select(.name == "Customer Number") | .id' "$fx/whmcs/config.json" 2>/dev/null)
+	fb_oem=$(jq -r .oemId "$fx/freebit/lines.json" 2>/dev/null)
+	fb_key=$(jq -r .oemKey "$fx/freebit/lines.json" 2>/dev/null)
 	cat >"$c" <<-EOF
-		# written by tests/integration/lib.sh for one test run
-		ENVIRONMENT = test
-		LOG_LEVEL = debug
+		# written by tests/integration/lib.sh (it_write_config) for one run
+		ENVIRONMENT = ${IT_ENVIRONMENT:-test}
+		LOG_LEVEL = ${IT_LOG_LEVEL:-debug}
 		DATABASE_URL = $DATABASE_URL
 		REDIS_URL = ${REDIS_URL:-redis://127.0.0.1:6379/0}
 		HTTP_MAX_BODY = 65536
 		SESSION_COOKIE_SECURE = false
+		PASSWORD_PEPPER = test-only-pepper-not-secret
 		SF_LOGIN_URL = http://127.0.0.1:${SIM_SF_PORT:-18081}
-		SF_CLIENT_ID = portal-test-client
-		SF_USERNAME = integration@portal.test
+		SF_CLIENT_ID = ${sf_client:-portal-test}
+		SF_USERNAME = ${sf_user:-integration@portal.example.test}
 		SF_PRIVATE_KEY_PATH = $k/sf_jwt_private.pem
-		PORTAL_PRICEBOOK_ID = ${IT_PRICEBOOK_ID:-01sTEST0000000001}
+		SF_PUBSUB_ENDPOINT = http://127.0.0.1:${SIM_PUBSUB_PORT:-18082}
+		SF_TIMEOUT_MS = 5000
+		PORTAL_PRICEBOOK_ID = ${pricebook:-01s5F0000000002QAA}
 		WHMCS_API_URL = http://127.0.0.1:${SIM_WHMCS_PORT:-18083}/includes/api.php
-		WHMCS_API_IDENTIFIER = test-identifier
-		WHMCS_API_SECRET = test-secret
-		WHMCS_WEBHOOK_SECRET = test-webhook-secret
+		WHMCS_API_IDENTIFIER = ${wh_id:-sim-identifier}
+		WHMCS_API_SECRET = ${wh_secret:-sim-secret}
+		WHMCS_CUSTOMER_NUMBER_FIELD_ID = ${wh_field:-1}
+		WHMCS_WEBHOOK_SECRET = ${SIM_WHMCS_WEBHOOK_SECRET:-sim-webhook-secret}
+		WHMCS_TIMEOUT_MS = 5000
 		FREEBIT_BASE_URL = http://127.0.0.1:${SIM_FREEBIT_PORT:-18084}
-		FREEBIT_OEM_ID = PTEST
-		FREEBIT_OEM_KEY = test-oem-key
+		FREEBIT_OEM_ID = ${fb_oem:-sim-oem}
+		FREEBIT_OEM_KEY = ${fb_key:-sim-oem-key}
+		FREEBIT_TIMEOUT = 5000
 		SFTP_HOST = 127.0.0.1
 		SFTP_PORT = ${SIM_SFTP_PORT:-18022}
-		SFTP_USERNAME = ${IT_SFTP_USER:-portal}
+		SFTP_USERNAME = portalsftp
 		SFTP_PRIVATE_KEY_PATH = $k/sftp_client_key
 	EOF
-	[ -n "$sftp_fp" ] && echo "SFTP_HOST_KEY_SHA256 = $sftp_fp" >>"$c"
-	# Extra keys a test run needs (one "KEY = value" a line).
-	[ -n "${IT_EXTRA_CONFIG:-}" ] && printf '%s\n' "$IT_EXTRA_CONFIG" >>"$c"
+	[ -f "$sftp/sftp_host_key_sha256" ] && echo "SFTP_HOST_KEY_SHA256 = $(cat "$sftp/sftp_host_key_sha256")" >>"$c"
+	if [ -n "${IT_EXTRA_CONFIG:-}" ]; then printf '%s\n' "$IT_EXTRA_CONFIG" >>"$c"; fi
 	chmod 644 "$c"
 	it_export PORTAL_CONFIG "$c"
 }
@@ -358,7 +373,7 @@ it_install() {
 it_migrate() {
 	local ctl="$IT_SBINDIR/portalctl"
 	[ -x "$ctl" ] || { it_log "portalctl not built yet: no migrations"; return 0; }
-	PORTAL_MIGRATIONS_DIR="$IT_PKGDATADIR/migrations" "$ctl" migrate >>"$IT_ROOT/logs/portalctl.log" 2>&1 ||
+	"$ctl" migrate --dir "$IT_PKGDATADIR/migrations" >>"$IT_ROOT/logs/portalctl.log" 2>&1 ||
 		{ cat "$IT_ROOT/logs/portalctl.log" >&2; return 1; }
 }
 
