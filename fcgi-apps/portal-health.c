@@ -265,10 +265,11 @@ static long scan_count(struct redis *r, const char *pattern, int *complete,
 	return n;
 }
 
+/* cmd is "XLEN", "ZCARD" with a key, or "DBSIZE" with key NULL. */
 static long redis_long(struct redis *r, const char *cmd, const char *key)
 {
 	struct pt_err err;
-	redisReply *rep = redis_cmd(r, &err, "%s %s", cmd, key);
+	redisReply *rep = key ? redis_cmd(r, &err, "%s %s", cmd, key) : redis_cmd(r, &err, cmd);
 	long v = -1;
 
 	if (rep && rep->type == REDIS_REPLY_INTEGER)
@@ -384,7 +385,7 @@ static int h_cache(struct web_request *req, struct pt_err *err)
 		all_complete &= complete;
 		json_object_object_add(keys, prefixes[i], json_object_new_int64(n));
 	}
-	json_object_object_add(keys, "total", json_object_new_int64(redis_long(r, "DBSIZE", "")));
+	json_object_object_add(keys, "total", json_object_new_int64(redis_long(r, "DBSIZE", NULL)));
 	json_object_object_add(o, "key_counts", keys);
 	/* Counts from a stopped SCAN are lower bounds, and SCAN may repeat keys. */
 	json_object_object_add(o, "key_counts_approximate", json_object_new_boolean(!all_complete));

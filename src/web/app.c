@@ -270,7 +270,13 @@ static int serve_fcgi(struct web_ctx *ctx)
 		FCGX_Finish_r(&r);
 	}
 	FCGX_Free(&r, 1);
-	log_info("stopping", "reason", stop_requested ? "signal" : "accept failed");
+	/* A failed accept that no signal asked for is worth a non-zero status:
+	 * the process manager restarts us either way, but the operator sees it. */
+	if (!stop_requested) {
+		log_error("stopping", "reason", "accept failed");
+		return 1;
+	}
+	log_info("stopping", "reason", "signal");
 	return 0;
 }
 
