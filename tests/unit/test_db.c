@@ -1,7 +1,9 @@
 /* test_db — migration discovery (pure, always runs) and, when
  * PORTAL_TEST_DATABASE_URL names a scratch PostgreSQL database, the real
  * thing: migrate twice, parameterised round trip, unique violation mapping,
- * reconnect after the backend is killed. The database is wiped first. */
+ * reconnect after the backend is killed. Everything happens in a schema of
+ * its own (test_db_<pid>, dropped at the end), so the database may be shared
+ * with other tests running at the same time. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -173,18 +175,49 @@ static const char *db_url(void)
 	return u && *u ? u : NULL;
 }
 
+static char schema[32];
+
+/* DATABASE_URL plus a search_path pointing at our own schema, in whichever
+ * of libpq's two conninfo forms the variable uses. */
 static struct db *open_db(void)
 {
-	struct db *db = db_new(db_url(), 5, 10000);
+	const char *u = db_url();
+	char conninfo[1024];
+	if (strncmp(u, "postgres", 8) == 0)
+		snprintf(conninfo, sizeof conninfo, "%s%soptions=-csearch_path%%3D%s",
+			u, strchr(u, '?') ? "&" : "?", schema);
+	else
+		snprintf(conninfo, sizeof conninfo, "%s options='-csearch_path=%s'", u, schema);
+	struct db *db = db_new(conninfo, 5, 10000);
 	assert_non_null(db);
 	return db;
 }
 
+/* schema names cannot be parameters; ours is built from the pid only */
+static void drop_schema(struct db *db)
+{
+	char sql[96];
+	struct pt_err err = { 0 };
+	snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE", schema);
+	assert_true(db_command(db, sql, 0, NULL, &err) >= 0);
+}
+
 static void wipe(struct db *db)
 {
+	char sql[96];
 	struct pt_err err = { 0 };
-	assert_true(db_command(db, "DROP SCHEMA public CASCADE", 0, NULL, &err) >= 0);
-	assert_true(db_command(db, "CREATE SCHEMA public", 0, NULL, &err) >= 0);
+	drop_schema(db);
+	snprintf(sql, sizeof sql, "CREATE SCHEMA %s", schema);
+	assert_true(db_command(db, sql, 0, NULL, &err) >= 0);
+}
+
+static int pg_group_teardown(void **state)
+{
+	(void)state;
+	struct db *db = open_db();
+	drop_schema(db);
+	db_free(db);
+	return 0;
 }
 
 static void test_pg_migrate_twice(void **state)
@@ -331,5 +364,6 @@ int main(void)
 		printf("test_db: PORTAL_TEST_DATABASE_URL not set, skipped the PostgreSQL tests\n");
 		return rc;
 	}
-	return rc + cmocka_run_group_tests_name("db_postgresql", live, NULL, NULL);
+	snprintf(schema, sizeof schema, "test_db_%ld", (long)getpid());
+	return rc + cmocka_run_group_tests_name("db_postgresql", live, NULL, pg_group_teardown);
 }
