@@ -111,9 +111,10 @@ it_stop_one() { # name
 }
 
 # it_stop_all: every registered process, newest first; verifies each is gone.
+# Returns non-zero only when a process could not be stopped.
 it_stop_all() {
-	local rc=$? f name pid left=""
-	[ -n "${IT_ROOT:-}" ] && [ -d "$IT_ROOT/pids" ] || return "$rc"
+	local rc=0 f name pid left=""
+	[ -n "${IT_ROOT:-}" ] && [ -d "$IT_ROOT/pids" ] || return 0
 	trap - EXIT INT TERM
 	if [ -n "${IT_SIMS_STARTED:-}" ] && [ -x "$IT_SRCDIR/tests/sim/simctl" ]; then
 		"$IT_PYTHON" "$IT_SRCDIR/tests/sim/simctl" stop --run-dir "$IT_ROOT/sim" >/dev/null 2>&1 || true
@@ -266,11 +267,12 @@ it_start_sims() {
 		return 0
 	fi
 	mkdir -p "$IT_ROOT/sim"
-	it_export SIM_SF_PORT "$(it_free_port)"
-	it_export SIM_PUBSUB_PORT "$(it_free_port)"
-	it_export SIM_WHMCS_PORT "$(it_free_port)"
-	it_export SIM_FREEBIT_PORT "$(it_free_port)"
-	it_export SIM_SFTP_PORT "$(it_free_port)"
+	# Ports given by the caller (the demo uses the documented defaults) are kept.
+	it_export SIM_SF_PORT "${SIM_SF_PORT:-$(it_free_port)}"
+	it_export SIM_PUBSUB_PORT "${SIM_PUBSUB_PORT:-$(it_free_port)}"
+	it_export SIM_WHMCS_PORT "${SIM_WHMCS_PORT:-$(it_free_port)}"
+	it_export SIM_FREEBIT_PORT "${SIM_FREEBIT_PORT:-$(it_free_port)}"
+	it_export SIM_SFTP_PORT "${SIM_SFTP_PORT:-$(it_free_port)}"
 	IT_SIMS_STARTED=1
 	if ! "$IT_PYTHON" "$simctl" start --run-dir "$IT_ROOT/sim" >"$IT_ROOT/logs/simctl.log" 2>&1; then
 		cat "$IT_ROOT/logs/simctl.log" >&2
@@ -400,6 +402,18 @@ it_start_fcgi_apps() {
 	done
 }
 
+# it_start_daemons: the installed daemons (those built so far) in the
+# foreground (-f) as background jobs of this shell, logs in $IT_ROOT/logs.
+it_start_daemons() {
+	local d bin
+	for d in portal-probed portal-subscriberd portal-provisiond; do
+		bin="$IT_SBINDIR/$d"
+		[ -x "$bin" ] || continue
+		"$bin" -f </dev/null >>"$IT_ROOT/logs/$d.log" 2>&1 &
+		it_register "$d" $!
+	done
+}
+
 it_stop_fcgi_apps() {
 	local app
 	for app in $IT_APPS; do it_stop_one "fcgi-$app"; done
@@ -420,7 +434,7 @@ it_start_nginx() {
 	local n="$IT_ROOT/nginx" port
 	command -v nginx >/dev/null || it_die "nginx not installed"
 	mkdir -p "$n" "$IT_ROOT/nginx-tmp" "$IT_ROOT/nginx-cache"
-	port=$(it_free_port)
+	port=${IT_NGINX_PORT:-$(it_free_port)}
 	it_subst "$IT_SRCDIR/etc/nginx/portal.conf" "$n/portal.conf" \
 		LISTEN="127.0.0.1:$port" RUNDIR="$IT_ROOT/run" CACHEDIR="$IT_ROOT/nginx-cache"
 	it_subst "$IT_SRCDIR/tests/integration/nginx-main.conf.in" "$n/nginx.conf" \
