@@ -41,6 +41,15 @@ int domain_time_rfc3339(const char *in, char *out, size_t outsz);
 /* Validates a plain date "YYYY-MM-DD" (real calendar date) into out. */
 int domain_date_norm(const char *in, char *out, size_t outsz);
 
+/* Mapper helper: copies the string field `key` of a provider record into
+ * out. Missing or null → "" and 0. Wrong type, too long for out, or not
+ * valid text (allow_newlines as str_valid_text) → -1. */
+int domain_json_str(struct json_object *rec, const char *key, char *out, size_t outsz,
+	int allow_newlines);
+/* The same for a nested relationship object: rec[rel][key] ("Account"."Name"). */
+int domain_json_rel_str(struct json_object *rec, const char *rel, const char *key,
+	char *out, size_t outsz);
+
 /* Renderer helpers: add key with a string value, or JSON null when val is
  * NULL. 0 / -1 on ENOMEM. */
 int domain_json_add_str(struct json_object *obj, const char *key, const char *val);
