@@ -234,6 +234,10 @@ static void http_setup(struct http_client *c, const struct http_request *req,
 		c->o.connect_timeout_ms < timeout_ms ? c->o.connect_timeout_ms : timeout_ms);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	/* libcurl silently re-sends a request once when a reused keep-alive
+	 * connection turns out dead, POST included: a write (AddOrder, addSpec)
+	 * could then run twice. Writes therefore always get a fresh connection. */
+	curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, req->idempotent ? 0L : 1L);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "portal");
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->o.max_response);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "core/http.h"
@@ -259,6 +260,9 @@ static void write_fault(const char *action, int status, long delay, int drop, co
 	if (want_pc)
 		assert_string_equal(err.provider_code, want_pc);
 	assert_true(now_ms() - t0 < TIMEOUT_MS + 1000);
+	/* The simulator logs a delayed call only once its delay is over. */
+	if (delay)
+		usleep((useconds_t)(delay - (now_ms() - t0) + 300) * 1000);
 	/* A write is never repeated, whatever the failure. */
 	assert_int_equal(simctl_count_calls(base, action), 1);
 	whmcs_client_free(c);
