@@ -56,7 +56,7 @@ it_register() { # name pid
 	local n
 	n=$(find "$IT_ROOT/pids" -name '*.pid' | wc -l)
 	local existing
-	existing=$(ls "$IT_ROOT/pids"/*-"$1".pid 2>/dev/null | head -n1)
+	existing=$(ls "$IT_ROOT/pids"/*-"$1".pid 2>/dev/null | head -n1 || true)
 	if [ -n "$existing" ]; then
 		echo "$2" >"$existing"
 	else
@@ -103,7 +103,7 @@ it_stop_signal() {
 
 it_stop_one() { # name
 	local f pid
-	f=$(ls "$IT_ROOT"/pids/*-"$1".pid 2>/dev/null | head -n1)
+	f=$(ls "$IT_ROOT"/pids/*-"$1".pid 2>/dev/null | head -n1 || true)
 	[ -n "$f" ] || return 0
 	pid=$(head -n1 "$f")
 	it_stop_pid "$1" "$pid" "$(it_stop_signal "$1")"
@@ -343,7 +343,9 @@ it_write_config() {
 	EOF
 	[ -f "$sftp/sftp_host_key_sha256" ] && echo "SFTP_HOST_KEY_SHA256 = $(cat "$sftp/sftp_host_key_sha256")" >>"$c"
 	if [ -n "${IT_EXTRA_CONFIG:-}" ]; then printf '%s\n' "$IT_EXTRA_CONFIG" >>"$c"; fi
-	chmod 644 "$c"
+	# Secrets inside: readable by root and the apps' group only.
+	chown "root:$IT_WWW_GROUP" "$c"
+	chmod 640 "$c"
 	it_export PORTAL_CONFIG "$c"
 }
 
