@@ -18,6 +18,12 @@ it_check "portalctl in sbindir" test -x "$d$sbindir/portalctl"
 it_check "portal-health.fcgi in libexecdir/portal" test -x "$d$libexecdir/portal/portal-health.fcgi"
 it_check "portal.conf.sample in sysconfdir/portal" test -f "$d$sysconfdir/portal/portal.conf.sample"
 it_check "migrations in pkgdatadir/migrations" bash -c "ls '$d$pkgdatadir'/migrations/*.sql"
+for site in nginx apache; do
+	f="$d$sysconfdir/portal/$site/portal.conf"
+	it_check "$site site file in sysconfdir/portal/$site" test -f "$f"
+	it_check "$site site file has every path filled in" bash -c "! grep -v '^ *#' '$f' | grep -n '@[A-Z_]*@'"
+done
+it_check "installed Apache site runs the apps from libexecdir/portal" grep -q "ScriptAlias /health *$libexecdir/portal/portal-health.fcgi" "$d$sysconfdir/portal/apache/portal.conf"
 it_check "no test programs installed" bash -c "! find '$d' -name 'test_*' -o -name 'fuzz_*' | grep -q ."
 if [ "$(it_make_var "$b" prefix)" = /usr ]; then
 	it_check "README layout: usr/sbin/portalctl" test -x "$d/usr/sbin/portalctl"
