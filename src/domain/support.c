@@ -68,8 +68,12 @@ static int comments_from_sf(struct json_object *rec, struct domain_case *c, stru
 		if (domain_json_str(r, "Id", id, sizeof id, 0) ||
 		    sf_soql_id_check(id, "00a", cc->id, NULL) ||
 		    long_text(r, "CommentBody", DOMAIN_CASE_COMMENT_MAX * 2, &cc->body) ||
-		    time_field(r, "CreatedDate", cc->created_at))
+		    time_field(r, "CreatedDate", cc->created_at)) {
+			/* not counted yet, so domain_case_free would miss it */
+			free(cc->body);
+			cc->body = NULL;
 			return bad(err, "CaseComment");
+		}
 		c->ncomments++;
 	}
 	return 0;

@@ -591,11 +591,16 @@ static int token_shared(struct sf_auth *a, struct sf_token *out, struct pt_err *
 		if (lk < 0)
 			return token_unshared(a, out, err);
 		if (lk == 1) {
-			int rc = fetch_token(a, out, err);
-			if (rc == 0) {
-				redis_put_token(a, out);
-				local_keep(a, out, LOCAL_REUSE_S);
+			int rc = 0;
+			/* Another process may have stored a token and released the
+			 * lock between our GET and our SET NX: look again first. */
+			if (redis_get_token(a, out) != 1) {
+				rc = fetch_token(a, out, err);
+				if (rc == 0)
+					redis_put_token(a, out);
 			}
+			if (rc == 0)
+				local_keep(a, out, LOCAL_REUSE_S);
 			redis_del_if(a, SF_AUTH_LOCK_KEY, unlock_lua, lockval);
 			return rc;
 		}

@@ -249,12 +249,24 @@ static void test_redis_down(void)
 	redis_free(dead);
 }
 
-int main(void)
+/* The acceptance run: sf_token_race next to this program. */
+static void test_token_race(const char *self)
+{
+	char cmd[1024];
+	const char *slash = strrchr(self, '/');
+
+	snprintf(cmd, sizeof cmd, "%.*ssf_token_race 20", slash ? (int)(slash - self + 1) : 0, self);
+	int rc = system(cmd);
+	CHECK(rc == 0, "20 processes → one token request (%s → %d)", cmd, rc);
+}
+
+int main(int argc, char **argv)
 {
 	const char *ru = getenv("PORTAL_TEST_REDIS_URL");
 	struct sf_client_opts o;
 	struct pt_err e = { 0 };
 
+	(void)argc;
 	sf = getenv("PORTAL_TEST_SF_URL");
 	if (!sf || !ru) {
 		printf("sf_client_check: PORTAL_TEST_SF_URL / PORTAL_TEST_REDIS_URL unset: skipped\n");
@@ -278,6 +290,7 @@ int main(void)
 	test_token_expiry(c);
 	test_faults(c);
 	test_redis_down();
+	test_token_race(argv[0]);
 	sf_client_free(c);
 	redis_free(r);
 	http_global_cleanup();
