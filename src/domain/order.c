@@ -374,3 +374,59 @@ fail:
 	json_object_put(arr);
 	return -1;
 }
+
+struct json_object *domain_order_sf_attempt(const char *ts)
+{
+	char t[DOMAIN_TIME_MAX];
+	struct json_object *o;
+
+	if (domain_time_rfc3339(ts, t, sizeof t) || !(o = json_object_new_object()))
+		return NULL;
+	domain_json_add_str(o, "Activation_Last_Attempt__c", t);
+	return o;
+}
+
+struct json_object *domain_order_sf_activated(const char *whmcs_order_id)
+{
+	struct json_object *o;
+
+	if (!whmcs_order_id || !*whmcs_order_id || strlen(whmcs_order_id) > 20 ||
+	    !(o = json_object_new_object()))
+		return NULL;
+	domain_json_add_str(o, "Status", "Activated");
+	domain_json_add_str(o, "Activation_Status__c", "Activated");
+	domain_json_add_str(o, "WHMCS_Order_ID__c", whmcs_order_id);
+	domain_json_add_str(o, "Activation_Error_Code__c", NULL);
+	domain_json_add_str(o, "Activation_Error_Message__c", NULL);
+	return o;
+}
+
+/* Text(n) fields: cut at n bytes without splitting a UTF-8 sequence. */
+static void cut_utf8(char *s, size_t n)
+{
+	if (strlen(s) <= n)
+		return;
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	s[n] = '\0';
+}
+
+struct json_object *domain_order_sf_failed(const char *code, const char *message, const char *ts)
+{
+	char c[41], m[256], t[DOMAIN_TIME_MAX];
+	struct json_object *o;
+
+	if (!code || !*code || domain_time_rfc3339(ts, t, sizeof t))
+		return NULL;
+	str_lcpy(c, code, sizeof c);
+	str_lcpy(m, message ? message : "", sizeof m);
+	cut_utf8(c, 40);
+	cut_utf8(m, 255);
+	if (!(o = json_object_new_object()))
+		return NULL;
+	domain_json_add_str(o, "Activation_Status__c", "Failed");
+	domain_json_add_str(o, "Activation_Error_Code__c", c);
+	domain_json_add_str(o, "Activation_Error_Message__c", m);
+	domain_json_add_str(o, "Activation_Last_Attempt__c", t);
+	return o;
+}

@@ -83,4 +83,12 @@ struct domain_order_new {
 int domain_order_sf_new(const struct domain_order_new *in, struct json_object **order,
 	struct json_object **items, struct pt_err *err);
 
+/* Provisioning write-backs (resolutions §1-2, DESIGN §5): the Order field
+ * values for step sf_status_update (last attempt only, never Activating),
+ * success, and failure (code ≤ 40, message ≤ 255 chars, truncated). ts is
+ * RFC 3339 UTC. NULL on bad input / ENOMEM. */
+struct json_object *domain_order_sf_attempt(const char *ts);
+struct json_object *domain_order_sf_activated(const char *whmcs_order_id);
+struct json_object *domain_order_sf_failed(const char *code, const char *message, const char *ts);
+
 #endif

@@ -204,6 +204,18 @@ static void test_order_new(void **state)
 	assert_json(arr, "[{\"PricebookEntryId\":\"01u5F0000000020QAA\",\"Quantity\":1,\"UnitPrice\":1980.00}]");
 	json_object_put(o);
 	json_object_put(arr);
+	struct json_object *w = domain_order_sf_failed("PAYMENT_METHOD_MISSING", "no pay method", "2026-11-23T15:00:00.000+0000");
+	assert_json(w, "{\"Activation_Status__c\":\"Failed\",\"Activation_Error_Code__c\":\"PAYMENT_METHOD_MISSING\","
+		"\"Activation_Error_Message__c\":\"no pay method\",\"Activation_Last_Attempt__c\":\"2026-11-23T15:00:00Z\"}");
+	json_object_put(w);
+	w = domain_order_sf_activated("9007");
+	assert_json(w, "{\"Status\":\"Activated\",\"Activation_Status__c\":\"Activated\",\"WHMCS_Order_ID__c\":\"9007\","
+		"\"Activation_Error_Code__c\":null,\"Activation_Error_Message__c\":null}");
+	json_object_put(w);
+	w = domain_order_sf_attempt("2026-11-23T15:00:00Z");
+	assert_json(w, "{\"Activation_Last_Attempt__c\":\"2026-11-23T15:00:00Z\"}");
+	json_object_put(w);
+	assert_null(domain_order_sf_attempt("yesterday"));
 	in.sim_eid = "123";
 	assert_int_equal(domain_order_sf_new(&in, &o, &arr, &e), -1);
 	assert_string_equal(e.field, "eid");
