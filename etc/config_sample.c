@@ -1,7 +1,7 @@
-/* config_sample — prints etc/portal.conf.sample from the key table in
+/* config_sample — prints portal.conf.sample from the key table in
  * src/core/config.c, so the installed sample lists every key the programs know
- * with its meaning and default. `make update-config-sample` rewrites the
- * committed file; etc/check-config-sample fails `make check` when it is stale. */
+ * with its meaning, type and default. Run at build time (etc/Makemodule.am):
+ * the sample cannot fall behind the table. */
 #include <stdio.h>
 #include <string.h>
 
@@ -43,7 +43,7 @@ int main(void)
 	const struct config_key *keys = config_keys(&n);
 
 	fputs("# /etc/portal/portal.conf — configuration of the portal's programs\n"
-		"# (generated from src/core/config.c by `make update-config-sample`;\n"
+		"# (generated at build time from the key table in src/core/config.c;\n"
 		"# docs/configuration.md is the same table as a reference page).\n"
 		"#\n"
 		"# Copy to /etc/portal/portal.conf (mode 0640, root:portal), uncomment and set\n"

@@ -17,6 +17,15 @@ echo "  layout: sbindir=$sbindir libexecdir=$libexecdir sysconfdir=$sysconfdir p
 it_check "portalctl in sbindir" test -x "$d$sbindir/portalctl"
 it_check "portal-health.fcgi in libexecdir/portal" test -x "$d$libexecdir/portal/portal-health.fcgi"
 it_check "portal.conf.sample in sysconfdir/portal" test -f "$d$sysconfdir/portal/portal.conf.sample"
+sample="$d$sysconfdir/portal/portal.conf.sample"
+keys_missing() { # every key of docs/configuration.md is in the installed sample
+	local k miss=""
+	for k in $(sed -n 's/^| `\([A-Z][A-Z0-9_]*\)` |.*/\1/p' "$IT_SRCDIR/docs/configuration.md"); do
+		grep -q "^#$k =" "$sample" || miss="$miss $k"
+	done
+	[ -z "$miss" ] || { echo "not in the sample:$miss"; return 1; }
+}
+it_check "portal.conf.sample has every key of docs/configuration.md" keys_missing
 it_check "migrations in pkgdatadir/migrations" bash -c "ls '$d$pkgdatadir'/migrations/*.sql"
 for site in nginx apache; do
 	f="$d$sysconfdir/portal/$site/portal.conf"
