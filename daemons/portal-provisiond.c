@@ -1,0 +1,274 @@
+/* portal-provisiond — the provisioning worker: reads jobs from the Redis
+ * Stream consumer group and runs src/app/provisioning for each. Any number
+ * may run (consumer name host:pid). -f stays in the foreground (systemd),
+ * else it detaches and writes -p PIDFILE (sysv). SIGTERM finishes the
+ * current job and exits 0; SIGHUP re-opens logs and reloads the config. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app/provisioning.h"
+#include "core/config.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "freebit/client.h"
+#include "salesforce/rest.h"
+#include "store/db.h"
+#include "store/queue.h"
+#include "store/redis.h"
+#include "whmcs/client.h"
+
+/* How long one XREADGROUP blocks: bounds the SIGTERM/SIGHUP reaction time. */
+#define BLOCK_MS 2000
+
+static volatile sig_atomic_t stop_flag, hup_flag;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		hup_flag = 1;
+	else
+		stop_flag = 1;
+}
+
+struct worker {
+	const char *config_path;
+	struct pt_config *cfg;
+	struct db *db;
+	struct redis *redis;        /* tokens, Freebit auth key */
+	struct redis *qredis;       /* the queue: command timeout > block time */
+	struct queue *queue;
+	struct prov_ctx prov;
+	char consumer[128];
+};
+
+static const char *const required[] = {
+	"DATABASE_URL", "REDIS_URL", "SF_LOGIN_URL", "SF_CLIENT_ID", "SF_USERNAME",
+	"WHMCS_API_URL", "WHMCS_API_IDENTIFIER", "WHMCS_API_SECRET", NULL };
+
+static void worker_close(struct worker *w)
+{
+	queue_free(w->queue);
+	sf_client_free(w->prov.sf);
+	whmcs_client_free(w->prov.whmcs);
+	freebit_client_free(w->prov.freebit);
+	db_free(w->db);
+	redis_free(w->qredis);
+	redis_free(w->redis);
+	config_free(w->cfg);
+	w->queue = NULL;
+	w->prov = (struct prov_ctx){ 0 };
+	w->db = NULL;
+	w->qredis = w->redis = NULL;
+	w->cfg = NULL;
+}
+
+static long cfg_long(const struct pt_config *cfg, const char *key, long dflt)
+{
+	long v = dflt;
+	struct pt_err e = { 0 };
+
+	if (config_get_long(cfg, key, &v, &e))
+		v = dflt;
+	return v;
+}
+
+/* Loads the config and builds every client; -1 + err naming the problem. */
+static int worker_open(struct worker *w, struct pt_err *err)
+{
+	struct queue_opts qo = { 0 };
+	enum log_level lvl = LOG_LVL_INFO;
+	int syslog_on = 0;
+
+	w->cfg = config_load(w->config_path, err);
+	if (!w->cfg || config_validate(w->cfg, required, err))
+		return -1;
+	log_level_parse(config_get(w->cfg, "LOG_LEVEL"), &lvl);
+	config_get_bool(w->cfg, "LOG_SYSLOG", &syslog_on, err);
+	log_init("portal-provisiond", lvl, syslog_on);
+	if (!(w->db = db_new_from_config(w->cfg, err)) ||
+	    !(w->redis = redis_new_from_config(w->cfg, err)))
+		return -1;
+	w->qredis = redis_new(config_get(w->cfg, "REDIS_URL"),
+		cfg_long(w->cfg, "REDIS_CONNECT_TIMEOUT_MS", 500),
+		BLOCK_MS + cfg_long(w->cfg, "REDIS_COMMAND_TIMEOUT_MS", 1000));
+	if (!w->qredis)
+		return pt_err_set(err, PT_CONFIG_INVALID, "REDIS_URL: malformed");
+	if (!(w->prov.sf = sf_client_new_config(w->cfg, w->redis, err)) ||
+	    !(w->prov.whmcs = whmcs_client_from_config(w->cfg, err)))
+		return -1;
+	if (config_get(w->cfg, "FREEBIT_BASE_URL")) {
+		struct pt_err fe = { 0 };
+		w->prov.freebit = freebit_client_from_config(w->cfg, w->redis, &fe);
+		if (!w->prov.freebit)
+			log_warn("Freebit client not configured: SIM orders will fail",
+				"error", fe.detail);
+	}
+	w->prov.db = w->db;
+	qo.consumer = w->consumer;
+	qo.visibility_ms = cfg_long(w->cfg, "PROVISION_VISIBILITY_TIMEOUT_S", 300) * 1000;
+	qo.max_deliveries = cfg_long(w->cfg, "PROVISION_MAX_DELIVERIES", 5);
+	if (!(w->queue = queue_new(w->qredis, &qo, err)))
+		return -1;
+	return 0;
+}
+
+static void handle_job(struct worker *w, const struct queue_job *job)
+{
+	struct pt_err err = { 0 };
+	char n[24];
+	int rc;
+
+	log_info("provisioning job received", "job_id", job->id, "order_id", job->sf_order_id,
+		"event_id", job->event_id, "deliveries", log_itoa(job->deliveries, n));
+	rc = prov_run(&w->prov, job->sf_order_id, &err);
+	if (rc < 0) {
+		/* Not recorded anywhere: leave it pending, XAUTOCLAIM brings it back. */
+		log_error("provisioning job left for redelivery", "job_id", job->id,
+			"order_id", job->sf_order_id, "error", err.detail);
+		return;
+	}
+	if (queue_ack(w->queue, job->id, &err))
+		log_error("XACK failed", "job_id", job->id, "error", err.detail);
+}
+
+static void reload(struct worker *w)
+{
+	struct worker nw = { .config_path = w->config_path };
+	struct pt_err err = { 0 };
+
+	memcpy(nw.consumer, w->consumer, sizeof nw.consumer);
+	log_reopen();
+	if (worker_open(&nw, &err)) {
+		log_error("SIGHUP: configuration not reloaded, keeping the old one",
+			"error", err.detail);
+		worker_close(&nw);
+		return;
+	}
+	worker_close(w);
+	*w = nw;
+	log_info("SIGHUP: logs reopened, configuration reloaded");
+}
+
+static int loop(struct worker *w)
+{
+	struct queue_job job;
+	struct pt_err err = { 0 };
+	int ready = 0, rc;
+
+	while (!stop_flag) {
+		if (hup_flag) {
+			hup_flag = 0;
+			reload(w);
+			ready = 0;
+		}
+		if (!ready) {
+			if (queue_ensure_group(w->queue, &err)) {
+				log_error("queue unavailable", "system", "redis", "error", err.detail);
+				sleep(1);
+				continue;
+			}
+			ready = 1;
+		}
+		rc = queue_next(w->queue, BLOCK_MS, &job, &err);
+		if (rc < 0) {
+			log_error("queue read failed", "system", "redis", "error", err.detail);
+			ready = 0;
+			sleep(1);
+		} else if (rc == 1) {
+			handle_job(w, &job);
+		}
+	}
+	log_info("SIGTERM: stopping after the current job");
+	return 0;
+}
+
+static int write_pidfile(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -1;
+	fprintf(f, "%ld\n", (long)getpid());
+	return fclose(f);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: portal-provisiond [-f] [-p PIDFILE] [-c CONFIG]\n"
+		"  -f          stay in the foreground (systemd)\n"
+		"  -p PIDFILE  write the pid here after detaching\n"
+		"  -c CONFIG   configuration file (default $PORTAL_CONFIG, else "
+		SYSCONFDIR "/portal/portal.conf)\n");
+}
+
+int main(int argc, char **argv)
+{
+	struct worker w = { 0 };
+	struct pt_err err = { 0 };
+	struct sigaction sa;
+	const char *pidfile = NULL;
+	char host[64];
+	int fg = 0, c, rc;
+
+	while ((c = getopt(argc, argv, "fp:c:h")) != -1) {
+		switch (c) {
+		case 'f': fg = 1; break;
+		case 'p': pidfile = optarg; break;
+		case 'c': w.config_path = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 64;
+		}
+	}
+	log_init("portal-provisiond", LOG_LVL_INFO, 0);
+	if (gethostname(host, sizeof host))
+		snprintf(host, sizeof host, "localhost");
+	host[sizeof host - 1] = '\0';
+	/* Validate before detaching, while errors can still reach the terminal. */
+	w.cfg = config_load(w.config_path, &err);
+	if (!w.cfg || config_validate(w.cfg, required, &err)) {
+		fprintf(stderr, "portal-provisiond: configuration: %s\n", err.detail);
+		config_free(w.cfg);
+		return PT_EXIT_CONFIG;
+	}
+	config_free(w.cfg);
+	w.cfg = NULL;
+	if (!fg && daemon(0, 0)) {
+		fprintf(stderr, "portal-provisiond: daemon: %s\n", strerror(errno));
+		return 71;
+	}
+	snprintf(w.consumer, sizeof w.consumer, "%s:%ld", host, (long)getpid());
+	if (worker_open(&w, &err)) {
+		log_crit("configuration invalid", "error", err.detail);
+		fprintf(stderr, "portal-provisiond: %s\n", err.detail);
+		worker_close(&w);
+		return PT_EXIT_CONFIG;
+	}
+	if (pidfile && write_pidfile(pidfile)) {
+		log_crit("cannot write pid file", "path", pidfile);
+		worker_close(&w);
+		return 73;
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	log_info("portal-provisiond started", "consumer", w.consumer, "stream", QUEUE_STREAM,
+		"group", QUEUE_GROUP);
+	rc = loop(&w);
+	worker_close(&w);
+	if (pidfile)
+		unlink(pidfile);
+	log_close();
+	return rc;
+}
