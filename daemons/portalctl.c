@@ -13,6 +13,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "store/db.h"
+#include "store/queue.h"
 #include "store/redis.h"
 
 #ifndef PKGDATADIR
@@ -146,6 +147,124 @@ static int cmd_config_check(struct ctl *ctl, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* ---- queue / orders (provisioning) ------------------------------------------ */
+
+static int ctl_queue_open(struct ctl *ctl, struct redis **r, struct queue **q)
+{
+	static const char *const required[] = { "REDIS_URL", NULL };
+	struct queue_opts o = { .consumer = "portalctl" };
+	struct pt_err err = { 0 };
+	int rc = ctl_load_config(ctl, required);
+
+	if (rc != EXIT_OK)
+		return rc;
+	if (!(*r = redis_new_from_config(ctl->cfg, &err)) || !(*q = queue_new(*r, &o, &err))) {
+		fprintf(stderr, "portalctl: queue: %s\n", err.detail);
+		return ctl_exit_for(&err);
+	}
+	return EXIT_OK;
+}
+
+static int cmd_queue_status(struct ctl *ctl, int argc, char **argv)
+{
+	struct redis *r = NULL;
+	struct queue *q = NULL;
+	struct queue_stats st;
+	struct pt_err err = { 0 };
+	int rc;
+
+	(void)argv;
+	if (argc != 1)
+		return EXIT_USAGE;
+	if ((rc = ctl_queue_open(ctl, &r, &q)) == EXIT_OK) {
+		if (queue_stats(q, &st, &err)) {
+			fprintf(stderr, "portalctl: queue status: %s\n", err.detail);
+			rc = ctl_exit_for(&err);
+		} else {
+			printf("stream=%s group=%s group_exists=%s\nlength=%ld\npending=%ld\n"
+				"consumers=%ld\ndead_letter=%ld\n", QUEUE_STREAM, QUEUE_GROUP,
+				st.group_exists ? "yes" : "no", st.length, st.pending, st.consumers,
+				st.dead);
+		}
+	}
+	queue_free(q);
+	redis_free(r);
+	return rc;
+}
+
+static int cmd_queue_retry_dead(struct ctl *ctl, int argc, char **argv)
+{
+	struct redis *r = NULL;
+	struct queue *q = NULL;
+	struct pt_err err = { 0 };
+	long moved = 0;
+	int rc;
+
+	if (argc != 2)
+		return EXIT_USAGE;
+	if ((rc = ctl_queue_open(ctl, &r, &q)) == EXIT_OK) {
+		if (queue_retry_dead(q, strcmp(argv[1], "--all") ? argv[1] : NULL, &moved, &err)) {
+			fprintf(stderr, "portalctl: queue retry-dead: %s\n", err.detail);
+			rc = err.code == PT_NOT_FOUND ? EXIT_USAGE : ctl_exit_for(&err);
+		} else {
+			printf("re-queued %ld job%s\n", moved, moved == 1 ? "" : "s");
+		}
+	}
+	queue_free(q);
+	redis_free(r);
+	return rc;
+}
+
+static void print_rows(PGresult *res)
+{
+	for (int i = 0; i < PQntuples(res); i++) {
+		for (int j = 0; j < PQnfields(res); j++)
+			printf("%s%s=%s", j ? " " : "", PQfname(res, j),
+				PQgetisnull(res, i, j) ? "" : PQgetvalue(res, i, j));
+		printf("\n");
+	}
+}
+
+static int cmd_orders_show(struct ctl *ctl, int argc, char **argv)
+{
+	static const char *const required[] = { "DATABASE_URL", NULL };
+	struct pt_err err = { 0 };
+	struct db *db;
+	PGresult *run = NULL, *steps = NULL;
+	const char *p[1];
+	int rc;
+
+	if (argc != 2 || strlen(argv[1]) > 18)
+		return EXIT_USAGE;
+	p[0] = argv[1];
+	if ((rc = ctl_load_config(ctl, required)) != EXIT_OK)
+		return rc;
+	if (!(db = db_new_from_config(ctl->cfg, &err)))
+		return ctl_exit_for(&err);
+	run = db_exec(db, "SELECT sf_order_id, sf_account_id, status, step, whmcs_order_id, "
+		"whmcs_create_started_at, attempts, error_code, error_message, started_at, "
+		"updated_at, finished_at FROM provisioning_runs WHERE sf_order_id = $1", 1, p, &err);
+	if (run && PQntuples(run) == 1)
+		steps = db_exec(db, "SELECT at, step, status, detail FROM provisioning_steps "
+			"WHERE sf_order_id = $1 ORDER BY at, id", 1, p, &err);
+	if (!run || (PQntuples(run) == 1 && !steps)) {
+		fprintf(stderr, "portalctl: orders show: %s\n", err.detail);
+		rc = ctl_exit_for(&err);
+	} else if (PQntuples(run) == 0) {
+		fprintf(stderr, "portalctl: orders show: no provisioning run for %s\n", argv[1]);
+		rc = EXIT_SOFTWARE;
+	} else {
+		printf("# run\n");
+		print_rows(run);
+		printf("# steps\n");
+		print_rows(steps);
+	}
+	PQclear(run);
+	PQclear(steps);
+	db_free(db);
+	return rc;
+}
+
 /* ---- version / help ------------------------------------------------------ */
 
 static int cmd_version(struct ctl *ctl, int argc, char **argv)
@@ -176,6 +295,12 @@ static const struct ctl_command ctl_commands[] = {
 		"apply pending database migrations (default " PKGDATADIR "/migrations)" },
 	{ "config check", cmd_config_check, "",
 		"validate the configuration and print it, secrets masked" },
+	{ "queue status", cmd_queue_status, "",
+		"provisioning queue: length, pending, consumers, dead-letter size" },
+	{ "queue retry-dead", cmd_queue_retry_dead, "<id|--all>",
+		"move dead-letter jobs back to the provisioning queue" },
+	{ "orders show", cmd_orders_show, "<sf_order_id>",
+		"an order's provisioning run: steps, timestamps, errors, WHMCS id" },
 	{ "version", cmd_version, "", "print the version" },
 	{ NULL, NULL, NULL, NULL },
 };
