@@ -19,7 +19,7 @@ PORTAL_PACKAGES=(
 	# sanitizers and fuzzing (clang's libFuzzer)
 	clang libclang-rt-14-dev
 	# servers the integration tests and the demo run
-	nginx-light apache2 libapache2-mod-fcgid spawn-fcgi redis-server postgresql
+	nginx-light apache2 libapache2-mod-fcgid spawn-fcgi multiwatch redis-server postgresql
 	openssh-server openssh-client
 	# test tools
 	curl jq valgrind wrk hyperfine netcat-openbsd procps psmisc util-linux ca-certificates

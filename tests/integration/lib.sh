@@ -325,6 +325,9 @@ it_write_config() {
 		SF_PRIVATE_KEY_PATH = $k/sf_jwt_private.pem
 		SF_PUBSUB_ENDPOINT = http://127.0.0.1:${SIM_PUBSUB_PORT:-18082}
 		SF_TIMEOUT_MS = 5000
+		# low so t_catalog reaches it quickly (and under nginx's own burst);
+		# a test that reads the public catalog often uses its own 127.x source address
+		RATE_LIMIT_PUBLIC_PER_MIN = ${IT_RATE_LIMIT_PUBLIC_PER_MIN:-30}
 		PORTAL_PRICEBOOK_ID = ${pricebook:-01s5F0000000002QAA}
 		WHMCS_API_URL = http://127.0.0.1:${SIM_WHMCS_PORT:-18083}/includes/api.php
 		WHMCS_API_IDENTIFIER = ${wh_id:-sim-identifier}
@@ -392,9 +395,16 @@ it_start_fcgi_apps() {
 		[ -x "$bin" ] || continue
 		sock="$IT_ROOT/run/portal-$app.sock"
 		rm -f "$sock"
+		# IT_FCGI_CHILDREN > 1: a pool on the one socket, kept alive by multiwatch
+		# (as etc/init.d/portal-fcgi runs it); else the app itself, so that its
+		# pid is the registered one (valgrind, SIGTERM tests).
+		local pool=""
+		if [ "${IT_FCGI_CHILDREN:-1}" -gt 1 ] && [ -x /usr/bin/multiwatch ]; then
+			pool="/usr/bin/multiwatch -f $IT_FCGI_CHILDREN -s USR1 --"
+		fi
 		# shellcheck disable=SC2086
 		spawn-fcgi -n -s "$sock" -M 0660 -U "$IT_WWW_USER" -G "$IT_WWW_GROUP" \
-			-u "$IT_WWW_USER" -g "$IT_WWW_GROUP" -- ${IT_FCGI_WRAPPER:-} "$bin" \
+			-u "$IT_WWW_USER" -g "$IT_WWW_GROUP" -- $pool ${IT_FCGI_WRAPPER:-} "$bin" \
 			</dev/null >>"$IT_ROOT/logs/fcgi-$app.log" 2>&1 &
 		it_register "fcgi-$app" $!
 	done
