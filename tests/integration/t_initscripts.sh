@@ -1,0 +1,159 @@
+#!/bin/bash
+# t_initscripts.sh — the installed LSB init scripts (etc/init.d, from the
+# `make install DESTDIR` tree) drive the real daemons and the spawn-fcgi pool.
+# Paths are overridden only through a /etc/default-style file named by
+# $PORTAL_DEFAULTS_FILE, the way an operator edits /etc/default/portal-*.
+#  * daemons (portal-probed, portal-provisiond — each skipped until built):
+#    start, status 0, reload → SIGHUP → "logs reopened" in the log, stop,
+#    status 3; both ways the script can run them (foreground under
+#    start-stop-daemon with LOGFILE, and self-detaching with -p).
+#  * portal-fcgi: start a pool of portal-health.fcgi → its socket answers
+#    /health (cgi-fcgi), status 0, stop → processes and socket gone, status 3.
+# it: once
+set -u
+. "$(dirname "$0")/lib.sh"
+. "$IT_ENV"
+
+# (last line: a Makefile regenerated on the way prints its own messages first)
+sysconfdir=$(it_make_var "$IT_BUILDDIR" sysconfdir | tail -n1)
+initd="$IT_DESTDIR$sysconfdir/init.d"
+t="$IT_ROOT/initd"
+mkdir -p "$t/run"
+chmod 755 "$t"
+chown "$IT_WWW_USER:$IT_WWW_GROUP" "$t/run"
+
+it_check "init scripts installed executable" test -x "$initd/portal-probed" -a -x "$initd/portal-provisiond" \
+	-a -x "$initd/portal-subscriberd" -a -x "$initd/portal-fcgi"
+it_check "installed defaults files" test -f "$IT_DESTDIR$sysconfdir/default/portal-fcgi"
+it_check "installed init scripts have every path filled in" bash -c "! grep -n '@[A-Z_]*@' '$initd'/portal-*"
+for s in "$initd"/portal-*; do
+	it_check "$(basename "$s"): LSB header" grep -q '^### BEGIN INIT INFO' "$s"
+done
+
+# rc of the init script for ACTION
+initrc() { # script action
+	PORTAL_DEFAULTS_FILE="$t/defaults-$1" "$initd/$1" "$2" >>"$t/$1.out" 2>&1
+	echo $?
+}
+rc_is() { # expected script action
+	local rc
+	rc=$(initrc "$2" "$3")
+	[ "$rc" = "$1" ] || { echo "$2 $3: exit $rc, expected $1"; tail -n 5 "$t/$2.out"; return 1; }
+}
+pid_alive() { local p; p=$(head -n1 "$1" 2>/dev/null) && it_alive "$p"; }
+log_has() { grep -q "$2" "$1"; }
+
+run_daemon() { # name mode(logfile|detach)
+	local d=$1 mode=$2 log="$IT_ROOT/logs/initd-$1.log" pidf="$t/run/$1.pid" pid
+	{
+		echo "DAEMON=$IT_SBINDIR/$d"
+		echo "CONFIG=$PORTAL_CONFIG"
+		echo "RUNDIR=$t/run"
+		echo "DAEMON_USER=$IT_WWW_USER"
+		echo "STOP_TIMEOUT=20"
+		if [ "$mode" = logfile ]; then echo "LOGFILE=$log"; else echo "LOGFILE="; fi
+	} >"$t/defaults-$d"
+	it_check "$d [$mode]: status before start is 3" rc_is 3 "$d" status
+	it_check "$d [$mode]: start" rc_is 0 "$d" start
+	pid=$(head -n1 "$pidf" 2>/dev/null)
+	[ -n "$pid" ] && it_register "initd-$d" "$pid"
+	it_check "$d [$mode]: pid file names a live process" pid_alive "$pidf"
+	it_check "$d [$mode]: runs as $IT_WWW_USER" bash -c "[ \"\$(ps -o user= -p $pid)\" = '$IT_WWW_USER' ]"
+	it_check "$d [$mode]: status 0" rc_is 0 "$d" status
+	it_check "$d [$mode]: start again is 0 (already running)" rc_is 0 "$d" start
+	it_check "$d [$mode]: same pid after second start" bash -c "[ \"\$(head -n1 '$pidf')\" = '$pid' ]"
+	if [ "$mode" = logfile ]; then
+		it_check "$d [$mode]: started line in its log" it_wait_for 10 log_has "$log" 'started'
+		it_check "$d [$mode]: reload" rc_is 0 "$d" reload
+		it_check "$d [$mode]: SIGHUP → 'logs reopened' line" it_wait_for 10 log_has "$log" 'SIGHUP: logs reopened'
+		it_check "$d [$mode]: same process after reload" it_alive "$pid"
+	else
+		it_check "$d [$mode]: reload" rc_is 0 "$d" reload
+		it_check "$d [$mode]: same process after reload" it_alive "$pid"
+	fi
+	it_check "$d [$mode]: stop" rc_is 0 "$d" stop
+	it_check "$d [$mode]: process gone" bash -c ". '$IT_SRCDIR/tests/integration/lib.sh'; ! it_alive $pid"
+	it_check "$d [$mode]: pid file removed" test ! -e "$pidf"
+	it_check "$d [$mode]: status 3 after stop" rc_is 3 "$d" status
+	it_check "$d [$mode]: stop again is 0" rc_is 0 "$d" stop
+	it_check "$d [$mode]: reload when stopped is 7" rc_is 7 "$d" reload
+	# A stale pid file: "dead but pid file exists" (1).
+	echo 999999 >"$pidf"
+	it_check "$d [$mode]: stale pid file → status 1" rc_is 1 "$d" status
+	rm -f "$pidf"
+	it_stop_one "initd-$d"
+}
+
+ran=0
+for d in portal-probed portal-provisiond; do
+	if [ ! -x "$IT_SBINDIR/$d" ]; then
+		echo "  skip  $d not built yet: its init script is not driven"
+		continue
+	fi
+	ran=1
+	run_daemon "$d" logfile
+	run_daemon "$d" detach
+done
+[ $ran = 1 ] || echo "  skip  no daemon built yet (portal-probed): daemon init scripts not driven"
+
+# A configuration the daemon refuses: start fails (non-zero), nothing left running.
+if [ -x "$IT_SBINDIR/portal-probed" ]; then
+	# A config file that is not there: the daemon refuses before detaching.
+	sed -e "s|^CONFIG=.*|CONFIG=$t/missing.conf|" -e 's|^LOGFILE=.*|LOGFILE=|' "$t/defaults-portal-probed" >"$t/defaults-bad"
+	bad_start() {
+		local rc
+		PORTAL_DEFAULTS_FILE="$t/defaults-bad" "$initd/portal-probed" start >"$t/bad.out" 2>&1
+		rc=$?
+		[ "$rc" = 1 ] || { echo "exit $rc"; cat "$t/bad.out"; return 1; }
+		! pgrep -f "$IT_SBINDIR/portal-probed -p .*missing.conf" >/dev/null
+	}
+	it_check "portal-probed: bad config → start exits 1, nothing runs" bad_start
+fi
+
+# --- portal-fcgi: a spawn-fcgi pool of portal-health.fcgi ------------------------
+if ! command -v cgi-fcgi >/dev/null; then
+	echo "  skip  cgi-fcgi not installed (libfcgi-bin): pool not driven"
+else
+	f=portal-fcgi
+	{
+		echo "APPS=health"
+		echo "CHILDREN=3"
+		echo "LIBEXECDIR=$IT_LIBEXECDIR"
+		echo "CONFIG=$PORTAL_CONFIG"
+		echo "RUNDIR=$t/run"
+		echo "APP_USER=$IT_WWW_USER"
+		echo "APP_GROUP=$IT_WWW_GROUP"
+		echo "SOCKET_USER=$IT_WWW_USER"
+		echo "SOCKET_GROUP=$IT_WWW_GROUP"
+		echo "LOGDIR=$IT_ROOT/logs"
+	} >"$t/defaults-$f"
+	sock="$t/run/portal-health.sock"
+	pidf="$t/run/portal-fcgi-health.pid"
+	it_check "portal-fcgi: status before start is 3" rc_is 3 $f status
+	it_check "portal-fcgi: start" rc_is 0 $f start
+	for p in $(cat "$pidf" 2>/dev/null); do it_register "initd-fcgi-$p" "$p"; done
+	it_check "portal-fcgi: 3 children in the pid file" bash -c "[ \$(wc -w <'$pidf') = 3 ]"
+	it_check "portal-fcgi: socket exists" test -S "$sock"
+	it_check "portal-fcgi: status 0" rc_is 0 $f status
+	health() {
+		local out
+		out=$(REQUEST_METHOD=GET SCRIPT_NAME=/health PATH_INFO= REQUEST_URI=/health \
+			SERVER_PROTOCOL=HTTP/1.1 REMOTE_ADDR=127.0.0.1 SERVER_NAME=localhost SERVER_PORT=80 \
+			timeout 10 cgi-fcgi -bind -connect "$sock" 2>&1)
+		grep -q '^Status: 200' <<<"$out" && grep -q '"database"' <<<"$out" ||
+			{ echo "$out" | head -n 15; return 1; }
+	}
+	it_check "portal-fcgi: the socket answers /health 200 (cgi-fcgi)" health
+	it_check "portal-fcgi: restart" rc_is 0 $f restart
+	it_check "portal-fcgi: answers /health after restart" health
+	pids=$(cat "$pidf" 2>/dev/null)
+	for p in $pids; do it_register "initd-fcgi-$p" "$p"; done
+	it_check "portal-fcgi: stop" rc_is 0 $f stop
+	gone() { local p; for p in $pids; do ! it_alive "$p" || { echo "pid $p alive"; return 1; }; done; }
+	it_check "portal-fcgi: every child gone" gone
+	it_check "portal-fcgi: socket removed" test ! -e "$sock"
+	it_check "portal-fcgi: status 3 after stop" rc_is 3 $f status
+	for p in $pids; do it_stop_one "initd-fcgi-$p"; done
+fi
+
+it_summary
