@@ -12,6 +12,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "store/cache.h"
+#include "store/queue.h"
 #include "web/app.h"
 
 #define SCAN_ROUNDS_MAX 50     /* SCAN calls per key pattern: bounds the work */
@@ -92,6 +93,7 @@ struct probe {
 	long latency_ms;
 	char checked_at[32];
 	char error[128];
+	double error_rate;     /* -1 when portal-probed did not record one */
 };
 
 static int probe_status_valid(const char *s)
@@ -110,6 +112,8 @@ static void probe_field(struct probe *p, const char *k, const char *v)
 		snprintf(p->checked_at, sizeof p->checked_at, "%s", v);
 	else if (!strcmp(k, "error"))
 		snprintf(p->error, sizeof p->error, "%s", v);
+	else if (!strcmp(k, "error_rate"))
+		p->error_rate = strtod(v, NULL);
 }
 
 /* probe:<system> is a hash (status, latency_ms, checked_at, error) written by
@@ -122,6 +126,7 @@ static int probe_read(struct redis *r, const char *system, struct probe *p)
 
 	memset(p, 0, sizeof *p);
 	p->latency_ms = -1;
+	p->error_rate = -1;
 	pt_err_clear(&err);
 	rep = redis_cmd(r, &err, "HGETALL probe:%s", system);
 	if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements >= 2) {
@@ -432,33 +437,110 @@ static void metrics_process(struct buf *b, struct web_ctx *ctx)
 	}
 }
 
-static void metrics_redis(struct buf *b, struct web_ctx *ctx, struct redis *r)
+/* Prometheus label values escape \, " and newline; anything else passes. */
+static void label_value(struct buf *b, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			buf_printf(b, "\\%c", *v);
+		else if (*v == '\n')
+			buf_printf(b, "\\n");
+		else
+			buf_printf(b, "%c", *v);
+	}
+}
+
+static void metrics_queue(struct buf *b, struct redis *r)
 {
 	static const char *const q[][3] = {
-		{ "provisioning", "XLEN", "portal:q:provisioning" },
-		{ "provisioning_dead", "XLEN", "portal:q:provisioning:dead" },
+		{ "provisioning", "XLEN", QUEUE_STREAM },
+		{ "provisioning_dead", "XLEN", QUEUE_DEAD_STREAM },
 		{ "delayed", "ZCARD", "portal:q:delayed" },
 	};
-	struct cache_stats st;
 	struct pt_err err;
-	struct probe p;
+	long n;
 
 	metric(b, "portal_queue_depth", "gauge", "Jobs waiting per queue.");
-	for (size_t i = 0; i < 3; i++) {
-		long n = redis_long(r, q[i][1], q[i][2]);
-		if (n >= 0)
+	for (size_t i = 0; i < 3; i++)
+		if ((n = redis_long(r, q[i][1], q[i][2])) >= 0)
 			buf_printf(b, "portal_queue_depth{queue=\"%s\"} %ld\n", q[i][0], n);
-	}
+	metric(b, "portal_queue_dead_letter", "gauge",
+		"Provisioning jobs moved to the dead-letter stream.");
+	buf_printf(b, "portal_queue_dead_letter %ld\n",
+		(n = redis_long(r, "XLEN", QUEUE_DEAD_STREAM)) > 0 ? n : 0);
+	/* XPENDING summary: [count, min id, max id, consumers]; no group yet
+	 * (an error reply) means nothing was ever delivered. */
+	pt_err_clear(&err);
+	redisReply *rep = redis_cmd(r, &err, "XPENDING %s %s", QUEUE_STREAM, QUEUE_GROUP);
+	n = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements >= 1 &&
+		rep->element[0]->type == REDIS_REPLY_INTEGER ? (long)rep->element[0]->integer : 0;
+	freeReplyObject(rep);
+	metric(b, "portal_queue_pending", "gauge",
+		"Provisioning jobs delivered to a worker and not yet acknowledged.");
+	buf_printf(b, "portal_queue_pending{queue=\"provisioning\"} %ld\n", n);
+}
+
+static void metrics_probes(struct buf *b, struct redis *r)
+{
+	static const char *const all[] = { "salesforce", "whmcs", "freebit", "sftp", "redis",
+		"postgres" };
+	static const char *const states[] = { "ok", "degraded", "down", "unknown" };
+	struct probe p[sizeof all / sizeof all[0]];
+	int have[sizeof all / sizeof all[0]];
+	const size_t n = sizeof all / sizeof all[0];
+
+	for (size_t i = 0; i < n; i++)
+		have[i] = probe_read(r, all[i], &p[i]);
 	metric(b, "portal_probe_up", "gauge", "Last probe result per system (1 ok, 0 not).");
-	for (size_t i = 0; i < sizeof probed_systems / sizeof probed_systems[0]; i++)
-		if (probe_read(r, probed_systems[i], &p))
-			buf_printf(b, "portal_probe_up{system=\"%s\"} %d\n", probed_systems[i],
-				!strcmp(p.status, "ok"));
+	for (size_t i = 0; i < n; i++)
+		if (have[i])
+			buf_printf(b, "portal_probe_up{system=\"%s\"} %d\n", all[i],
+				!strcmp(p[i].status, "ok"));
+	metric(b, "portal_probe_status", "gauge",
+		"Last probe status per system, 1 for the current one (resolutions 26).");
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; have[i] && k < 4; k++)
+			buf_printf(b, "portal_probe_status{system=\"%s\",status=\"%s\"} %d\n", all[i],
+				states[k], !strcmp(p[i].status, states[k]));
 	metric(b, "portal_probe_latency_ms", "gauge", "Latency of the last probe per system.");
-	for (size_t i = 0; i < sizeof probed_systems / sizeof probed_systems[0]; i++)
-		if (probe_read(r, probed_systems[i], &p) && p.latency_ms >= 0)
-			buf_printf(b, "portal_probe_latency_ms{system=\"%s\"} %ld\n",
-				probed_systems[i], p.latency_ms);
+	for (size_t i = 0; i < n; i++)
+		if (have[i] && p[i].latency_ms >= 0)
+			buf_printf(b, "portal_probe_latency_ms{system=\"%s\"} %ld\n", all[i],
+				p[i].latency_ms);
+	metric(b, "portal_probe_error_rate", "gauge",
+		"Failed share of the last PROBE_ERROR_WINDOW probes per system (0..1).");
+	for (size_t i = 0; i < n; i++)
+		if (have[i] && p[i].error_rate >= 0)
+			buf_printf(b, "portal_probe_error_rate{system=\"%s\"} %.4f\n", all[i],
+				p[i].error_rate);
+}
+
+static void add_lag(struct redis *r, const char *key, void *arg)
+{
+	struct buf *b = arg;
+	struct pt_err err;
+	redisReply *rep = redis_cmd(r, &err, "HGET %s lag_ms", key);
+
+	if (rep && rep->type == REDIS_REPLY_STRING && rep->len > 0 && rep->len < 24 &&
+	    strspn(rep->str, "0123456789") == rep->len) {
+		buf_printf(b, "portal_subscriber_lag_ms{channel=\"");
+		label_value(b, key + strlen("sf:pe:state:"));
+		buf_printf(b, "\"} %s\n", rep->str);
+	}
+	freeReplyObject(rep);
+}
+
+static void metrics_redis(struct buf *b, struct web_ctx *ctx, struct redis *r)
+{
+	struct cache_stats st;
+	struct pt_err err;
+	int complete;
+
+	metrics_queue(b, r);
+	metrics_probes(b, r);
+	metric(b, "portal_subscriber_lag_ms", "gauge",
+		"Event publish to handled, per Pub/Sub channel, as portal-subscriberd reports it.");
+	scan_count(r, "sf:pe:state:*", &complete, add_lag, b);
 	pt_err_clear(&err);
 	if (cache_stats_get(r, &st, &err) == 0) {
 		metric(b, "portal_cache_operations_total", "counter", "Cache operations by result.");

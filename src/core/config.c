@@ -166,6 +166,21 @@ static const struct config_key config_table[] = {
 	INT("PROBE_INTERVAL_REDIS_S", "60", 5, 86400, "Redis probe interval, seconds."),
 	INT("PROBE_INTERVAL_POSTGRES_S", "60", 5, 86400, "PostgreSQL probe interval, seconds."),
 	INT("PROBE_INTERVAL_SFTP_S", "3600", 60, 86400, "SFTP probe interval, seconds."),
+	/* Response-time thresholds of seed 000's alerting table (SFTP, not in it:
+	 * an SSH handshake + listing). Over warning → degraded + WARN; over critical → CRIT. */
+	INT("PROBE_SALESFORCE_WARN_MS", "2000", 1, 600000, "Salesforce probe latency over which it is `degraded` (WARN), milliseconds."),
+	INT("PROBE_SALESFORCE_CRIT_MS", "5000", 1, 600000, "Salesforce probe latency logged CRIT, milliseconds."),
+	INT("PROBE_WHMCS_WARN_MS", "2000", 1, 600000, "WHMCS probe latency over which it is `degraded` (WARN), milliseconds."),
+	INT("PROBE_WHMCS_CRIT_MS", "5000", 1, 600000, "WHMCS probe latency logged CRIT, milliseconds."),
+	INT("PROBE_FREEBIT_WARN_MS", "3000", 1, 600000, "Freebit probe latency over which it is `degraded` (WARN), milliseconds."),
+	INT("PROBE_FREEBIT_CRIT_MS", "10000", 1, 600000, "Freebit probe latency logged CRIT, milliseconds."),
+	INT("PROBE_SFTP_WARN_MS", "5000", 1, 600000, "SFTP probe (connect + list) latency over which it is `degraded` (WARN), milliseconds."),
+	INT("PROBE_SFTP_CRIT_MS", "15000", 1, 600000, "SFTP probe latency logged CRIT, milliseconds."),
+	INT("PROBE_REDIS_WARN_MS", "100", 1, 600000, "Redis PING latency over which it is `degraded` (WARN), milliseconds."),
+	INT("PROBE_REDIS_CRIT_MS", "500", 1, 600000, "Redis PING latency logged CRIT, milliseconds."),
+	INT("PROBE_POSTGRES_WARN_MS", "500", 1, 600000, "PostgreSQL `SELECT 1` latency over which it is `degraded` (WARN), milliseconds."),
+	INT("PROBE_POSTGRES_CRIT_MS", "2000", 1, 600000, "PostgreSQL `SELECT 1` latency logged CRIT, milliseconds."),
+	INT("PROBE_ERROR_WINDOW", "20", 1, 1000, "Probe results the rolling `error_rate` of `probe:<system>` covers."),
 	/* provisioning queue (portal-provisiond) */
 	INT("PROVISION_VISIBILITY_TIMEOUT_S", "300", 30, 86400,
 		"A job delivered but not acknowledged for this long is re-claimed by another worker, seconds."),
