@@ -530,6 +530,144 @@ static void add_lag(struct redis *r, const char *key, void *arg)
 	freeReplyObject(rep);
 }
 
+/* ---- per-route request metrics (written by every app, see web/app.h) ---- */
+
+#define HTTP_SERIES_MAX 512
+static const char *const http_le[] = { "5", "10", "25", "50", "100", "250", "500", "1000",
+	"2500", "5000", "10000", "+Inf" };
+#define HTTP_NLE (sizeof http_le / sizeof http_le[0])
+
+struct http_series {
+	char key[200];           /* "app method route" */
+	long buckets[HTTP_NLE];
+	long sum_ms;
+};
+
+/* Writes app="…",method="…",route="…" from "app method route"; {name}
+ * captures become :name so no label value holds a brace. 0 if malformed. */
+static int http_labels(struct buf *b, const char *key)
+{
+	char app[64], method[16], route[160];
+
+	if (sscanf(key, "%63s %15s %159s", app, method, route) != 3)
+		return 0;
+	for (char *c = route; *c; c++)
+		if (*c == '{')
+			*c = ':';
+	for (char *c = route, *w = route; ; c++)
+		if (*c != '}' && !(*w++ = *c))
+			break;
+	buf_printf(b, "app=\"");
+	label_value(b, app);
+	buf_printf(b, "\",method=\"");
+	label_value(b, method);
+	buf_printf(b, "\",route=\"");
+	label_value(b, route);
+	buf_printf(b, "\"");
+	return 1;
+}
+
+static redisReply *hgetall(struct redis *r, const char *key)
+{
+	struct pt_err err;
+	redisReply *rep = redis_cmd(r, &err, "HGETALL %s", key);
+
+	if (rep && rep->type == REDIS_REPLY_ARRAY)
+		return rep;
+	freeReplyObject(rep);
+	return NULL;
+}
+
+static struct http_series *series_find(struct http_series *s, size_t *n, const char *key)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (!strcmp(s[i].key, key))
+			return &s[i];
+	if (*n >= HTTP_SERIES_MAX || strlen(key) >= sizeof s->key)
+		return NULL;
+	memset(&s[*n], 0, sizeof s[*n]);
+	snprintf(s[*n].key, sizeof s->key, "%s", key);
+	return &s[(*n)++];
+}
+
+static void metrics_http_requests(struct buf *b, struct redis *r)
+{
+	redisReply *rep = hgetall(r, WEB_METRICS_REQUESTS_KEY);
+	char key[200];
+	int status;
+
+	metric(b, "portal_http_requests_total", "counter",
+		"Requests answered, by app, method, route pattern and status (all processes).");
+	for (size_t i = 0; rep && i + 1 < rep->elements; i += 2) {
+		const char *f = rep->element[i]->str, *sp = f ? strrchr(f, ' ') : NULL;
+		if (!sp || (size_t)(sp - f) >= sizeof key || sscanf(sp + 1, "%d", &status) != 1)
+			continue;
+		snprintf(key, sizeof key, "%.*s", (int)(sp - f), f);
+		size_t mark = b->len;
+		buf_printf(b, "portal_http_requests_total{");
+		if (!http_labels(b, key)) {
+			b->len = mark;
+			continue;
+		}
+		buf_printf(b, ",status=\"%d\"} %lld\n", status,
+			strtoll(rep->element[i + 1]->str, NULL, 10));
+	}
+	freeReplyObject(rep);
+}
+
+static void metrics_http_latency(struct buf *b, struct redis *r)
+{
+	struct http_series *s = calloc(HTTP_SERIES_MAX, sizeof *s);
+	redisReply *bk = hgetall(r, WEB_METRICS_LATENCY_BUCKET_KEY);
+	redisReply *sm = hgetall(r, WEB_METRICS_LATENCY_SUM_KEY);
+	size_t n = 0, j;
+	char key[200];
+
+	for (size_t i = 0; s && bk && i + 1 < bk->elements; i += 2) {
+		const char *f = bk->element[i]->str, *sp = f ? strrchr(f, ' ') : NULL;
+		if (!sp || (size_t)(sp - f) >= sizeof key)
+			continue;
+		snprintf(key, sizeof key, "%.*s", (int)(sp - f), f);
+		for (j = 0; j < HTTP_NLE && strcmp(sp + 1, http_le[j]); j++)
+			;
+		struct http_series *x = j < HTTP_NLE ? series_find(s, &n, key) : NULL;
+		if (x)
+			x->buckets[j] += strtol(bk->element[i + 1]->str, NULL, 10);
+	}
+	for (size_t i = 0; s && sm && i + 1 < sm->elements; i += 2)
+		for (j = 0; j < n; j++)
+			if (sm->element[i]->str && !strcmp(s[j].key, sm->element[i]->str))
+				s[j].sum_ms = strtol(sm->element[i + 1]->str, NULL, 10);
+	metric(b, "portal_http_request_duration_seconds", "histogram",
+		"Request latency by app, method and route pattern (all processes).");
+	for (size_t i = 0; i < n; i++) {
+		long cum = 0;
+		for (j = 0; j < HTTP_NLE; j++) {
+			cum += s[i].buckets[j];
+			size_t mark = b->len;
+			buf_printf(b, "portal_http_request_duration_seconds_bucket{");
+			if (!http_labels(b, s[i].key)) {
+				b->len = mark;
+				break;
+			}
+			if (j + 1 < HTTP_NLE)
+				buf_printf(b, ",le=\"%g\"} %ld\n", strtol(http_le[j], NULL, 10) / 1000.0, cum);
+			else
+				buf_printf(b, ",le=\"+Inf\"} %ld\n", cum);
+		}
+		if (j < HTTP_NLE)
+			continue;
+		buf_printf(b, "portal_http_request_duration_seconds_sum{");
+		http_labels(b, s[i].key);
+		buf_printf(b, "} %.3f\nportal_http_request_duration_seconds_count{", s[i].sum_ms / 1000.0);
+		http_labels(b, s[i].key);
+		buf_printf(b, "} %ld\n", cum);
+	}
+	freeReplyObject(bk);
+	freeReplyObject(sm);
+	free(s);
+}
+
 static void metrics_redis(struct buf *b, struct web_ctx *ctx, struct redis *r)
 {
 	struct cache_stats st;
@@ -538,6 +676,8 @@ static void metrics_redis(struct buf *b, struct web_ctx *ctx, struct redis *r)
 
 	metrics_queue(b, r);
 	metrics_probes(b, r);
+	metrics_http_requests(b, r);
+	metrics_http_latency(b, r);
 	metric(b, "portal_subscriber_lag_ms", "gauge",
 		"Event publish to handled, per Pub/Sub channel, as portal-subscriberd reports it.");
 	scan_count(r, "sf:pe:state:*", &complete, add_lag, b);

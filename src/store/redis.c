@@ -359,6 +359,34 @@ redisReply *redis_cmd_argv(struct redis *r, struct pt_err *err, int argc,
 	return rep;
 }
 
+int redis_pipeline_argv(struct redis *r, int ncmds, const int *argc,
+	const char *const *const *argv, struct pt_err *err)
+{
+	redisReply *rep;
+	int rc = 0;
+
+	if (!r)
+		return pt_err_set(err, PT_UPSTREAM_UNAVAILABLE, "redis not configured");
+	if (!r->ctx && redis_connect(r, err) != 0)
+		return -1;
+	for (int i = 0; i < ncmds; i++)
+		if (redisAppendCommandArgv(r->ctx, argc[i], (const char **)argv[i], NULL) != REDIS_OK) {
+			redis_io_failed(r, err);
+			return -1;
+		}
+	/* Every appended reply must be read, or the next command gets a stale one. */
+	for (int i = 0; i < ncmds; i++) {
+		if (redisGetReply(r->ctx, (void **)&rep) != REDIS_OK || !rep) {
+			redis_io_failed(r, err);
+			return -1;
+		}
+		if (rep->type == REDIS_REPLY_ERROR)
+			rc = pt_err_set(err, PT_INTERNAL, "redis: %s", rep->str);
+		freeReplyObject(rep);
+	}
+	return rc;
+}
+
 int redis_ping(struct redis *r, long *latency_ms, struct pt_err *err)
 {
 	struct timespec t0, t1;

@@ -46,6 +46,13 @@ redisReply *redis_cmd(struct redis *r, struct pt_err *err, const char *fmt, ...)
 /* argv form, binary safe. */
 redisReply *redis_cmd_argv(struct redis *r, struct pt_err *err, int argc,
 	const char **argv, const size_t *argvlen);
+/* Sends ncmds commands (argv form, NUL-terminated strings) in one write and
+ * reads every reply: one round trip for counters that must stay cheap
+ * (web_app's per-route request metrics). 0 when all replies arrived and none
+ * is an error reply; -1 + err otherwise. */
+int redis_pipeline_argv(struct redis *r, int ncmds, const int *argc,
+	const char *const *const *argv, struct pt_err *err);
+
 /* PING with timing, for /health. */
 int redis_ping(struct redis *r, long *latency_ms, struct pt_err *err);
 

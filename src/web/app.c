@@ -26,6 +26,14 @@ struct web_ctx {
 	size_t max_body;
 	unsigned long requests;
 	long long started_at;
+	struct web_hit {             /* the last request, counted after the reply is out */
+		int pending;
+		char method[16];
+		char route[128];
+		int status;
+		long ms;
+	} hit;
+	long long metrics_skip_until_us;  /* Redis failed: stop counting for a while */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -138,10 +146,54 @@ static long long mono_us(void)
 static void access_log(const struct web_request *req, int status)
 {
 	char st[24], ms[24];
+	long latency = (long)((mono_us() - req->started_us) / 1000);
+	struct web_hit *h = &req->ctx->hit;
 
 	log_info("request", "method", req->method_name, "path", req->path ? req->path : "-",
-		"status", log_itoa(status, st),
-		"latency_ms", log_itoa((long)((mono_us() - req->started_us) / 1000), ms));
+		"status", log_itoa(status, st), "latency_ms", log_itoa(latency, ms));
+	/* The route pattern, never the path: label values stay a bounded set. */
+	snprintf(h->method, sizeof h->method, "%s", req->method_name ? req->method_name : "-");
+	snprintf(h->route, sizeof h->route, "%s", req->route ? req->route : "-");
+	h->status = status;
+	h->ms = latency;
+	h->pending = 1;
+}
+
+/* Per-route request counts and latency for /metrics, shared by every process
+ * through three Redis hashes (field "app method route [status|le]"): three
+ * HINCRBY in one pipelined round trip, sent after the reply is finished so
+ * the client never waits for it. A Redis failure pauses counting for 10 s. */
+static const long metrics_buckets_ms[] = { 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000 };
+
+static void metrics_flush(struct web_ctx *ctx)
+{
+	struct web_hit *h = &ctx->hit;
+	char f_req[256], f_sum[256], f_bkt[256], ms[24], le[24] = "+Inf";
+	struct pt_err err;
+
+	if (!h->pending)
+		return;
+	h->pending = 0;
+	if (mono_us() < ctx->metrics_skip_until_us || !ctx->cfg ||
+	    !config_get(ctx->cfg, "REDIS_URL"))
+		return;
+	for (size_t i = 0; i < sizeof metrics_buckets_ms / sizeof metrics_buckets_ms[0]; i++)
+		if (h->ms <= metrics_buckets_ms[i]) {
+			snprintf(le, sizeof le, "%ld", metrics_buckets_ms[i]);
+			break;
+		}
+	snprintf(f_req, sizeof f_req, "%s %s %s %d", ctx->def->name, h->method, h->route, h->status);
+	snprintf(f_sum, sizeof f_sum, "%s %s %s", ctx->def->name, h->method, h->route);
+	snprintf(f_bkt, sizeof f_bkt, "%s %s %s %s", ctx->def->name, h->method, h->route, le);
+	snprintf(ms, sizeof ms, "%ld", h->ms < 0 ? 0 : h->ms);
+	const char *c1[] = { "HINCRBY", WEB_METRICS_REQUESTS_KEY, f_req, "1" };
+	const char *c2[] = { "HINCRBY", WEB_METRICS_LATENCY_SUM_KEY, f_sum, ms };
+	const char *c3[] = { "HINCRBY", WEB_METRICS_LATENCY_BUCKET_KEY, f_bkt, "1" };
+	const char *const *cmds[] = { c1, c2, c3 };
+	const int argc[] = { 4, 4, 4 };
+	pt_err_clear(&err);
+	if (redis_pipeline_argv(web_ctx_redis(ctx), 3, argc, cmds, &err) != 0)
+		ctx->metrics_skip_until_us = mono_us() + 10 * 1000000LL;
 }
 
 static void dispatch(struct web_ctx *ctx, struct web_request *req, char *const *envp,
@@ -250,7 +302,9 @@ static int serve_cgi(struct web_ctx *ctx)
 	struct web_out out = { stdio_write, stdout };
 
 	web_app_serve(ctx, environ, &rd, &out);
-	return fflush(stdout) == 0 ? 0 : 1;
+	int rc = fflush(stdout) == 0 ? 0 : 1;
+	metrics_flush(ctx);
+	return rc;
 }
 
 static int serve_fcgi(struct web_ctx *ctx)
@@ -268,6 +322,7 @@ static int serve_fcgi(struct web_ctx *ctx)
 		struct web_out out = { fcgx_write, r.out };
 		web_app_serve(ctx, r.envp, &rd, &out);
 		FCGX_Finish_r(&r);
+		metrics_flush(ctx);
 	}
 	FCGX_Free(&r, 1);
 	/* A failed accept that no signal asked for is worth a non-zero status:

@@ -14,6 +14,15 @@
 
 struct web_ctx;
 
+/* Per-route request metrics every app adds to after each reply (one pipelined
+ * round trip) and /metrics reads: hash fields "app method route status" (count),
+ * "app method route" (latency sum, ms) and "app method route le" (requests in
+ * that latency bucket, not cumulative; le in ms or "+Inf"). route is the
+ * matched pattern, "-" when none matched. */
+#define WEB_METRICS_REQUESTS_KEY       "metrics:http:requests"
+#define WEB_METRICS_LATENCY_SUM_KEY    "metrics:http:latency_ms_sum"
+#define WEB_METRICS_LATENCY_BUCKET_KEY "metrics:http:latency_ms_bucket"
+
 struct web_app_def {
 	const char *name;                   /* "portal-health": log app name */
 	const struct web_route *routes;

@@ -61,6 +61,7 @@ struct web_request {
 	size_t nheaders;
 	struct web_kv captures[WEB_CAPTURES_MAX];   /* filled by the router */
 	size_t ncaptures;
+	const char *route;           /* the matched route pattern (metrics label); NULL if none */
 	const char *content_type;    /* "" when none */
 	const char *remote_addr;     /* "" when unknown */
 	char *body;                  /* NUL-terminated; "" when none */

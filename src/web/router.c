@@ -105,6 +105,7 @@ void web_route_dispatch(const struct web_route *routes, size_t nroutes,
 		if (routes[i].method != req->method && routes[i].method != want)
 			continue;
 		if (web_route_match(routes[i].pattern, req->path, req)) {
+			req->route = routes[i].pattern;
 			run(&routes[i], req);
 			return;
 		}

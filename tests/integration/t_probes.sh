@@ -96,6 +96,8 @@ it_check "/metrics: every sample line is valid exposition" bash -c \
 	"! grep -v '^#' '$IT_LAST_BODY' | grep -Ev '^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? [0-9.eE+-]+$'"
 it_check "/metrics: HELP and TYPE for each family" bash -c \
 	"for m in \$(grep -v '^#' '$IT_LAST_BODY' | sed 's/[{ ].*//' | sort -u); do
+		b=\${m%_bucket}; b=\${b%_sum}; b=\${b%_count}
+		grep -q \"^# TYPE \$b histogram\" '$IT_LAST_BODY' && m=\$b
 		grep -q \"^# TYPE \$m \" '$IT_LAST_BODY' || { echo \"no TYPE for \$m\"; exit 1; }
 		grep -q \"^# HELP \$m \" '$IT_LAST_BODY' || { echo \"no HELP for \$m\"; exit 1; }
 	done"
@@ -108,6 +110,18 @@ it_http GET /metrics
 it_check "/metrics: subscriber lag per channel" \
 	grep -q '^portal_subscriber_lag_ms{channel="/event/ProbeTest__e"} 42$' "$IT_LAST_BODY"
 rcli DEL 'sf:pe:state:/event/ProbeTest__e' >/dev/null
+for i in 1 2 3; do it_http GET /health; done
+it_http GET /api/health/services/nope
+it_http GET /metrics
+it_check "/metrics: request count by route (all processes)" grep -Eq \
+	'^portal_http_requests_total\{app="portal-health",method="GET",route="/health",status="200"\} [1-9]' "$IT_LAST_BODY"
+it_check "/metrics: unmatched paths share one route label" grep -Eq \
+	'^portal_http_requests_total\{app="portal-health",method="GET",route="-",status="404"\} [1-9]' "$IT_LAST_BODY"
+it_check "/metrics: latency histogram per route" bash -c \
+	"grep -Eq '^portal_http_request_duration_seconds_bucket\\{app=\"portal-health\",method=\"GET\",route=\"/health\",le=\"\\+Inf\"\\} [1-9]' '$IT_LAST_BODY' &&
+	 grep -Eq '^portal_http_request_duration_seconds_count\\{app=\"portal-health\",method=\"GET\",route=\"/health\"\\} [1-9]' '$IT_LAST_BODY'"
+it_check "/metrics: still valid exposition with the HTTP families" bash -c \
+	"! grep -v '^#' '$IT_LAST_BODY' | grep -Ev '^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? [0-9.eE+-]+$'"
 
 it_log "scheduled mode: -f, SIGHUP, SIGTERM"
 rcli DEL probe:postgres >/dev/null
