@@ -222,6 +222,120 @@ int sf_avro_bitmap_names(const struct sf_avro_schema *s, const char *elem, struc
 	return bitmap_walk(rec, parent, elem + 2, len - 2, out, err);
 }
 
+/* ---- bounds pre-check ----------------------------------------------
+ * Avro C allocates a string's or array's claimed length before it checks
+ * the input holds that much (a 5-byte payload can ask for 2 GiB, found by
+ * fuzz_avro_event). So every payload is first walked against the schema
+ * here, checking each length and block count against the bytes left; only
+ * a payload that passes is handed to avro_value_read. */
+
+#define WALK_DEPTH_MAX 32
+
+struct cursor {
+	const unsigned char *p;
+	size_t left;
+};
+
+/* Zig-zag varint of at most 10 bytes. */
+static int rd_long(struct cursor *c, int64_t *out)
+{
+	uint64_t v = 0;
+
+	for (int shift = 0; shift < 70; shift += 7) {
+		unsigned char b;
+		if (c->left == 0)
+			return -1;
+		b = *c->p++;
+		c->left--;
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int skip(struct cursor *c, int64_t n)
+{
+	if (n < 0 || (uint64_t)n > c->left)
+		return -1;
+	c->p += n;
+	c->left -= (size_t)n;
+	return 0;
+}
+
+static int walk(avro_schema_t s, struct cursor *c, int depth);
+
+/* Arrays and maps: blocks of (count, [byte size,] items) ending with 0. */
+static int walk_blocks(avro_schema_t items, int is_map, struct cursor *c, int depth)
+{
+	for (;;) {
+		int64_t n, bytes;
+		if (rd_long(c, &n) < 0)
+			return -1;
+		if (n == 0)
+			return 0;
+		if (n < 0) {
+			if (n == INT64_MIN || rd_long(c, &bytes) < 0 || bytes < 0)
+				return -1;
+			n = -n;
+		}
+		if ((uint64_t)n > c->left)   /* even empty items cannot be that many */
+			return -1;
+		for (int64_t i = 0; i < n; i++) {
+			int64_t klen;
+			if (is_map && (rd_long(c, &klen) < 0 || skip(c, klen) < 0))
+				return -1;
+			if (walk(items, c, depth + 1) < 0)
+				return -1;
+		}
+	}
+}
+
+static int walk_record(avro_schema_t s, struct cursor *c, int depth)
+{
+	size_t n = avro_schema_record_size(s);
+
+	for (size_t i = 0; i < n; i++)
+		if (walk(avro_schema_record_field_get_by_index(s, (int)i), c, depth + 1) < 0)
+			return -1;
+	return 0;
+}
+
+static int walk_union(avro_schema_t s, struct cursor *c, int depth)
+{
+	int64_t b;
+
+	if (rd_long(c, &b) < 0 || b < 0 || (uint64_t)b >= avro_schema_union_size(s))
+		return -1;
+	return walk(avro_schema_union_branch(s, (int)b), c, depth + 1);
+}
+
+static int walk(avro_schema_t s, struct cursor *c, int depth)
+{
+	int64_t v;
+
+	if (!s || depth > WALK_DEPTH_MAX)
+		return -1;
+	switch (avro_typeof(s)) {
+	case AVRO_NULL: return 0;
+	case AVRO_BOOLEAN: return skip(c, 1);
+	case AVRO_INT32: case AVRO_INT64: case AVRO_ENUM: return rd_long(c, &v);
+	case AVRO_FLOAT: return skip(c, 4);
+	case AVRO_DOUBLE: return skip(c, 8);
+	case AVRO_STRING: case AVRO_BYTES:
+		return rd_long(c, &v) < 0 ? -1 : skip(c, v);
+	case AVRO_FIXED: return skip(c, avro_schema_fixed_size(s));
+	case AVRO_RECORD: return walk_record(s, c, depth);
+	case AVRO_UNION: return walk_union(s, c, depth);
+	case AVRO_ARRAY: return walk_blocks(avro_schema_array_items(s), 0, c, depth);
+	case AVRO_MAP: return walk_blocks(avro_schema_map_values(s), 1, c, depth);
+	case AVRO_LINK: return walk(avro_schema_link_target(s), c, depth + 1);
+	default: return -1;
+	}
+}
+
 static enum sf_event_kind kind_of(const char *name)
 {
 	size_t n = strlen(name);
@@ -311,6 +425,10 @@ int sf_avro_decode(const struct sf_avro_schema *s, const void *payload, size_t l
 	reset_event(ev);
 	if (len > SF_AVRO_PAYLOAD_MAX)
 		return pt_err_set(err, PT_PAYLOAD_TOO_LARGE, "event payload of %zu bytes", len);
+	struct cursor cur = { payload, len };
+	if (walk(s->schema, &cur, 0) < 0)
+		return pt_err_set(err, PT_UPSTREAM_ERROR, "avro payload does not match schema %s "
+			"(lengths past the end)", s->name);
 	if (avro_generic_value_new(s->iface, &root) != 0)
 		return pt_err_set(err, PT_INTERNAL, "avro value: %s", avro_strerror());
 	rd = avro_reader_memory(payload, (int64_t)len);

@@ -159,6 +159,8 @@ static void test_truncated(void **state)
 	for (size_t n = 0; n < bl; n++)
 		assert_int_equal(sf_avro_decode(s, bin, n, &ev, &e), -1);
 	assert_int_equal(sf_avro_decode(s, bin, bl, &ev, &e), 0);
+	/* a string claiming 2 GiB in a 8-byte payload: refused before Avro C allocates */
+	assert_int_equal(sf_avro_decode(s, "\x00\x80\x01\xfe\xff\xff\xff\x0f", 8, &ev, &e), -1);
 	assert_null(sf_avro_schema_new("{\"type\":", 8, &e));
 	assert_null(sf_avro_schema_new("\"string\"", 8, &e));   /* not a record */
 	sf_event_free(&ev);
