@@ -145,8 +145,16 @@ static void test_unavailable(void **state)
 	assert_true(ms >= 0);
 	const char *argv[1] = { "PING" };
 	assert_null(redis_cmd_argv(r, &err, 1, argv, NULL));
+	/* The pipeline (web metrics) fails the same way, never blocks long. */
+	const char *c1[] = { "HINCRBY", "k", "f", "1" };
+	const char *const *cmds[] = { c1, c1 };
+	const int argc[] = { 4, 4 };
+	pt_err_clear(&err);
+	assert_int_equal(redis_pipeline_argv(r, 2, argc, cmds, &err), -1);
+	assert_int_equal(err.code, PT_UPSTREAM_UNAVAILABLE);
 	redis_free(r);
 	assert_null(redis_cmd(NULL, &err, "PING"));
+	assert_int_equal(redis_pipeline_argv(NULL, 2, argc, cmds, &err), -1);
 }
 
 static void test_from_config(void **state)
