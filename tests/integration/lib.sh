@@ -152,10 +152,15 @@ it_dump_logs() {
 
 # it_free_port: a TCP port on 127.0.0.1 nobody listens on (and we did not hand
 # out before in this run).
+# Picked outside the kernel's ephemeral range (ip_local_port_range), where an
+# outgoing connection of any process may hold the port by the time a server
+# binds it.
 it_free_port() {
-	local p i
+	local p i lo=32768 hi=60999 base span
+	read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+	if [ "$lo" -gt 12000 ]; then base=10000 span=$((lo - 10000)); else base=$((hi + 1)) span=$((65535 - hi)); fi
 	for i in $(seq 1 200); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((base + RANDOM % span))
 		grep -qx "$p" "$IT_ROOT/ports" 2>/dev/null && continue
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p" >>"$IT_ROOT/ports"
@@ -308,8 +313,9 @@ it_write_config() {
 	wh_id=$(jq -r '.api_credentials[0].identifier' "$fx/whmcs/config.json" 2>/dev/null)
 	wh_secret=$(jq -r '.api_credentials[0].secret' "$fx/whmcs/config.json" 2>/dev/null)
 	wh_field=$(jq -r '.client_customfields[] | select(.name == "Customer Number") | .id' "$fx/whmcs/config.json" 2>/dev/null)
-	fb_oem=$(jq -r .oemId "$fx/freebit/lines.json" 2>/dev/null)
-	fb_key=$(jq -r .oemKey "$fx/freebit/lines.json" 2>/dev/null)
+	fb_oem=$(jq -r ".oem.oemId // empty" "$fx/freebit/lines.json" 2>/dev/null)
+	fb_key=$(jq -r ".oem.oemKey // empty" "$fx/freebit/lines.json" 2>/dev/null)
+	it_export IT_SMTP_PORT "${IT_SMTP_PORT:-$(it_free_port)}"
 	cat >"$c" <<-EOF
 		# written by tests/integration/lib.sh (it_write_config) for one run
 		ENVIRONMENT = ${IT_ENVIRONMENT:-test}
@@ -319,6 +325,10 @@ it_write_config() {
 		HTTP_MAX_BODY = 65536
 		SESSION_COOKIE_SECURE = false
 		PASSWORD_PEPPER = test-only-pepper-not-secret
+		PASSWORD_COMMON_LIST = ${IT_PKGDATADIR:-/usr/share/portal}/common-passwords.txt
+		# the SMTP sink t_auth.sh starts on this port (password reset mails)
+		SMTP_URL = smtp://127.0.0.1:$IT_SMTP_PORT
+		MAIL_FROM = Portal <no-reply@portal.example.test>
 		SF_LOGIN_URL = http://127.0.0.1:${SIM_SF_PORT:-18081}
 		SF_CLIENT_ID = ${sf_client:-portal-test}
 		SF_USERNAME = ${sf_user:-integration@portal.example.test}
