@@ -30,6 +30,11 @@ PORTAL_PACKAGES=(
 	git xz-utils
 )
 
+# docs/openapi.yaml is linted with npx (@redocly/cli, scripts/test-all stage
+# "openapi"): Debian's nodejs + npm, unless a node with npx is there already
+# (e.g. NodeSource's nodejs, which bundles npm and conflicts with Debian's).
+command -v npx >/dev/null 2>&1 || PORTAL_PACKAGES+=(nodejs npm)
+
 if [ "$(id -u)" != 0 ]; then
 	echo "scripts/deps.sh: run as root (apt-get)" >&2
 	exit 1
