@@ -14,6 +14,9 @@
 #include "core/config.h"
 #include "core/log.h"
 
+#ifndef PKGDATADIR
+#define PKGDATADIR "/usr/share/portal"
+#endif
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
 #endif
@@ -66,6 +69,8 @@ static const struct config_key config_table[] = {
 		"A session expires this long after login whatever its use, seconds."),
 	SECRET("PASSWORD_PEPPER",
 		"Secret mixed into every password hash (argon2id secret input); changing it invalidates all passwords."),
+	STR("PASSWORD_COMMON_LIST", PKGDATADIR "/common-passwords.txt",
+		"File of common passwords (one a line) refused at sign-up, reset and change with 400 WEAK_PASSWORD."),
 	INT("RATE_LIMIT_LOGIN_PER_IP", "20", 1, 100000,
 		"Failed logins allowed per client IP per `RATE_LIMIT_LOGIN_WINDOW_S` before 429 RATE_LIMITED."),
 	INT("RATE_LIMIT_LOGIN_PER_ACCOUNT", "5", 1, 100000,
