@@ -90,6 +90,26 @@ it_check "top level ok again" it_json_eq .status ok
 it_check "INFO recovered logged once" bash -c \
 	"[ \$(grep -c 'level=info.*msg=\"probe recovered\".*system=whmcs' '$log.recover') = 1 ]"
 
+it_log "WHMCS answers slowly (400 ms against a 200 ms warning threshold)"
+slow="$IT_ROOT/probed-slow.conf"
+{ cat "$conf"; echo "PROBE_WHMCS_WARN_MS = 200"; } >"$slow"
+chmod 600 "$slow"
+curl -sS -XPOST "$whmcs/__sim/faults" -d '{"match":"GetClients","delay_ms":400,"count":-1}' >/dev/null
+: >"$log.slow"
+for i in 1 2; do timeout 120 "$probed" -c "$slow" --once 2>>"$log.slow"; done
+it_http GET /health
+it_check "slow: whmcs degraded" it_json_eq .integrations.whmcs.status degraded
+it_check "slow: top level degraded" it_json_eq .status degraded
+curl -sS -XDELETE "$whmcs/__sim/faults" >/dev/null
+timeout 120 "$probed" -c "$slow" --once 2>>"$log.slow"
+cat "$log.slow" >>"$log"
+it_check "slow: WARN degraded once over two ticks" bash -c \
+	"[ \$(grep -c 'level=warn.*msg=\"probe degraded\".*system=whmcs' '$log.slow') = 1 ]"
+it_check "slow: the phrase names the threshold" \
+	grep -q 'error="slow: [0-9]* ms over the warning threshold of 200 ms"' "$log.slow"
+it_check "slow: recovered after the delay is gone" \
+	grep -q 'level=info.*msg="probe recovered".*system=whmcs.*previous=degraded' "$log.slow"
+
 it_http GET /metrics
 it_check "/metrics 200" it_status_is 200
 it_check "/metrics: every sample line is valid exposition" bash -c \
