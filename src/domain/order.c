@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "domain/order.h"
+#include "core/json.h"
 #include "salesforce/soql.h"
 
 static int bad(struct pt_err *err, const char *what)
@@ -217,7 +218,7 @@ int domain_order_soql_by_account(struct buf *q, const char *account_id, struct p
 		ORDER_ARGS, O, "AccountId", account_id, O, "CreatedDate");
 }
 
-static int idem_key_ok(const char *k)
+int domain_order_idem_key_valid(const char *k)
 {
 	size_t n = k ? strlen(k) : 0;
 
@@ -230,17 +231,30 @@ static int idem_key_ok(const char *k)
 	return 1;
 }
 
-int domain_order_soql_by_idem_key(struct buf *q, const char *account_id, const char *key,
-	struct pt_err *err)
+int domain_order_idem_value(const char *account_id, const char *key,
+	char out[DOMAIN_ORDER_IDEM_MAX + 1], struct pt_err *err)
 {
-	char acct[SF_ID_LEN18 + 1], full[96];
+	char acct[SF_ID_LEN18 + 1];
 
 	if (sf_soql_id_check(account_id, "001", acct, err))
 		return -1;
-	if (!idem_key_ok(key))
+	if (!domain_order_idem_key_valid(key))
 		return pt_err_field(err, PT_IDEMPOTENCY_KEY_REQUIRED, "Idempotency-Key",
 			"bad idempotency key");
-	snprintf(full, sizeof full, "%s:%s", acct, key);
+	/* The 15-char form: 18 + ':' + 64 = 83 would overflow Text(80); the
+	 * 15-char id is unique too (case-sensitive), see docs/orders.md. */
+	snprintf(out, DOMAIN_ORDER_IDEM_MAX + 1, "%.*s:%s", SF_ID_LEN15, acct, key);
+	return 0;
+}
+
+int domain_order_soql_by_idem_key(struct buf *q, const char *account_id, const char *key,
+	struct pt_err *err)
+{
+	char acct[SF_ID_LEN18 + 1], full[DOMAIN_ORDER_IDEM_MAX + 1];
+
+	if (sf_soql_id_check(account_id, "001", acct, err) ||
+	    domain_order_idem_value(acct, key, full, err))
+		return -1;
 	return sf_soql_build(q, err, ORDER_SELECT " WHERE %F = %S AND %F = %I LIMIT 1",
 		ORDER_ARGS, O, "Portal_Idempotency_Key__c", full, O, "AccountId", acct);
 }
@@ -278,10 +292,21 @@ static int add_text(struct json_object *o, const char *key, const char *val, siz
 	return domain_json_add_str(o, key, val) ? pt_err_set(err, PT_INTERNAL, "oom") : 0;
 }
 
+/* Order.Description is a textarea: newlines are fine, controls are not. */
+static int add_notes(struct json_object *o, const char *notes, struct pt_err *err)
+{
+	if (!notes || !*notes)
+		return 0;
+	if (strlen(notes) > DOMAIN_ORDER_NOTES_MAX || !str_valid_text(notes, strlen(notes), 1))
+		return pt_err_field(err, PT_VALIDATION_FAILED, "notes", "bad notes");
+	return domain_json_add_str(o, "Description", notes) ? pt_err_set(err, PT_INTERNAL, "oom") : 0;
+}
+
 static int order_body(const struct domain_order_new *in, struct json_object *o,
 	struct pt_err *err)
 {
-	char acct[SF_ID_LEN18 + 1], pb[SF_ID_LEN18 + 1], date[DOMAIN_DATE_MAX], key[96];
+	char acct[SF_ID_LEN18 + 1], pb[SF_ID_LEN18 + 1], date[DOMAIN_DATE_MAX];
+	char key[DOMAIN_ORDER_IDEM_MAX + 1];
 	const char *type = order_type_of(in->category);
 
 	if (sf_soql_id_check(in->account_id, "001", acct, err) ||
@@ -291,10 +316,8 @@ static int order_body(const struct domain_order_new *in, struct json_object *o,
 		return pt_err_field(err, PT_VALIDATION_FAILED, "items", "unknown category");
 	if (domain_date_norm(in->effective_date, date, sizeof date))
 		return pt_err_set(err, PT_INTERNAL, "order: bad effective date");
-	if (!idem_key_ok(in->idempotency_key))
-		return pt_err_field(err, PT_IDEMPOTENCY_KEY_REQUIRED, "Idempotency-Key",
-			"bad idempotency key");
-	snprintf(key, sizeof key, "%s:%s", acct, in->idempotency_key);
+	if (domain_order_idem_value(acct, in->idempotency_key, key, err))
+		return -1;
 	domain_json_add_str(o, "AccountId", acct);
 	domain_json_add_str(o, "Pricebook2Id", pb);
 	domain_json_add_str(o, "EffectiveDate", date);
@@ -316,7 +339,8 @@ static int order_body(const struct domain_order_new *in, struct json_object *o,
 		add_text(o, "ShippingCity", in->city, 40, err) ||
 		add_text(o, "ShippingState", in->state, 80, err) ||
 		add_text(o, "ShippingPostalCode", in->postal_code, 20, err) ||
-		add_text(o, "ShippingCountry", in->country, 80, err) ? -1 : 0;
+		add_text(o, "ShippingCountry", in->country, 80, err) ||
+		add_notes(o, in->notes, err) ? -1 : 0;
 }
 
 static struct json_object *item_body(const struct domain_order_new_item *it, struct pt_err *err)
@@ -373,6 +397,60 @@ fail:
 	json_object_put(o);
 	json_object_put(arr);
 	return -1;
+}
+
+static struct json_object *outbox_item_json(struct json_object *v)
+{
+	struct json_object *o = json_object_new_object(), *q;
+	long long n = 0;
+
+	if (!o)
+		return NULL;
+	if (json_object_object_get_ex(v, "quantity", &q) && json_object_is_type(q, json_type_int))
+		n = json_object_get_int64(q);
+	json_object_object_add(o, "id", NULL);
+	domain_json_add_str(o, "sku", json_str_or(v, "sku", NULL));
+	domain_json_add_str(o, "name", json_str_or(v, "name", NULL));
+	json_object_object_add(o, "quantity", json_object_new_int64(n));
+	domain_json_add_money(o, "unit_price", json_str_or(v, "unit_price", NULL), NULL);
+	domain_json_add_money(o, "total", json_str_or(v, "total", NULL), NULL);
+	return o;
+}
+
+struct json_object *domain_order_outbox_json(const char *qid, const char *outbox_status,
+	const char *created_at, struct json_object *view)
+{
+	struct json_object *j = json_object_new_object(), *items = json_object_new_array(), *arr;
+	int failed = outbox_status && strcmp(outbox_status, "failed") == 0;
+	const char *st = failed ? "Failed" : "Queued";
+
+	if (!j || !items) {
+		json_object_put(j);
+		json_object_put(items);
+		return NULL;
+	}
+	if (json_object_object_get_ex(view, "items", &arr) &&
+	    json_object_is_type(arr, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(arr); i++)
+			json_object_array_add(items, outbox_item_json(json_object_array_get_idx(arr, i)));
+	domain_json_add_str(j, "id", qid);
+	json_object_object_add(j, "number", NULL);
+	domain_json_add_str(j, "status", st);
+	domain_json_add_str(j, "activation_status", st);
+	if (failed) {
+		const char *msg, *code = domain_activation_error_public(NULL, &msg);
+		struct json_object *e = json_object_new_object();
+		domain_json_add_str(e, "code", code);
+		domain_json_add_str(e, "message", msg);
+		json_object_object_add(j, "activation_error", e);
+	}
+	json_object_object_add(j, "whmcs_order_id", NULL);
+	domain_json_add_str(j, "order_type", json_str_or(view, "order_type", NULL));
+	domain_json_add_money(j, "total", json_str_or(view, "total", NULL), NULL);
+	json_object_object_add(j, "effective_date", NULL);
+	domain_json_add_time(j, "created_at", created_at);
+	json_object_object_add(j, "items", items);
+	return j;
 }
 
 struct json_object *domain_order_sf_attempt(const char *ts)

@@ -13,6 +13,7 @@
 #include "domain/common.h"
 
 #define DOMAIN_ORDER_ITEMS_MAX 24
+#define DOMAIN_ORDER_NOTES_MAX 4000
 
 struct domain_order_item {
 	char id[19];
@@ -56,7 +57,14 @@ int domain_order_soql_by_id(struct buf *q, const char *order_id, const char *acc
 	struct pt_err *err);
 /* SOQL: the account's orders with items, newest first. */
 int domain_order_soql_by_account(struct buf *q, const char *account_id, struct pt_err *err);
-/* SOQL: the order holding this idempotency key ("<account>:<key>"). */
+/* Idempotency-Key header: 1-64 of [A-Za-z0-9_-] (resolutions §13). */
+int domain_order_idem_key_valid(const char *key);
+/* Portal_Idempotency_Key__c is Text(80): "<15-char account id>:<key>" (the
+ * 18-char id would make 83 chars; docs/orders.md). */
+#define DOMAIN_ORDER_IDEM_MAX (15 + 1 + 64)
+int domain_order_idem_value(const char *account_id, const char *key,
+	char out[DOMAIN_ORDER_IDEM_MAX + 1], struct pt_err *err);
+/* SOQL: the order holding this idempotency key (domain_order_idem_value). */
 int domain_order_soql_by_idem_key(struct buf *q, const char *account_id, const char *key,
 	struct pt_err *err);
 
@@ -75,6 +83,7 @@ struct domain_order_new {
 	const char *sim_eid;           /* eSIM only */
 	const char *idempotency_key;   /* 1-64 [A-Za-z0-9_-] */
 	const char *street, *city, *state, *postal_code, *country;
+	const char *notes;             /* customer's notes → Description; NULL = none */
 	const struct domain_order_new_item *items;
 	size_t nitems;
 };
@@ -82,6 +91,15 @@ struct domain_order_new {
  * PT_VALIDATION_FAILED for bad input. */
 int domain_order_sf_new(const struct domain_order_new *in, struct json_object **order,
 	struct json_object **items, struct pt_err *err);
+
+/* An order held in the portal's outbox while Salesforce was down
+ * (resolutions §3, §13): id "q_<uuid>"; status and activation_status
+ * "Queued" while the row waits (queued / submitting), "Failed" with the
+ * NEEDS_ATTENTION activation_error when Salesforce refused it (failed).
+ * view is what checkout stored with the row: {"order_type","total",
+ * "items":[{"sku","name","quantity","unit_price"}]}. created_at RFC 3339. */
+struct json_object *domain_order_outbox_json(const char *qid, const char *outbox_status,
+	const char *created_at, struct json_object *view);
 
 /* Provisioning write-backs (resolutions §1-2, DESIGN §5): the Order field
  * values for step sf_status_update (last attempt only, never Activating),

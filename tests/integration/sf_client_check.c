@@ -141,7 +141,7 @@ static void test_composite(struct sf_client *c)
 	struct domain_order_new_item oi[] = { { it.pricebook_entry_id, 1, it.price } };
 	struct domain_order_new in = { "0015F0000000002QAA", "01s5F0000000002QAA", "2026-11-20",
 		"internet", NULL, NULL, key, "4-5-6 Umeda", "Osaka-shi Kita-ku", "Osaka", "530-0001",
-		"JP", oi, 1 };
+		"JP", NULL, oi, 1 };
 	CHECK(domain_order_sf_new(&in, &order, &items, &e) == 0, "order body: %s", e.detail);
 	int rc = sf_rest_create_order(c, order, items, id, &e);
 	CHECK(rc == 0 && strncmp(id, "801", 3) == 0, "composite order: %s %s", e.detail, e.provider_code);

@@ -31,7 +31,8 @@ entries() {
 		awk -v id="$1" 'p { if ($0 == id) n++; p = 0 } $0 == "sf_order_id" { p = 1 } END { print n + 0 }'
 }
 entries_are() { [ "$(entries "$1")" = "$2" ]; }
-stream_open() { curl -s "$SF/__sim/pubsub/state" | jq -e --arg t "$CH" '[.streams[] | select(.topic == $t)] | length == 1' >/dev/null; }
+# stream_open [TOPIC]: the simulator has exactly one open stream on TOPIC
+stream_open() { curl -s "$SF/__sim/pubsub/state" | jq -e --arg t "${1:-$CH}" '[.streams[] | select(.topic == $t)] | length == 1' >/dev/null; }
 approve() { curl -s -XPOST "$SF/__sim/orders/$1/approve" -H 'content-type: application/json' -d '{}' | jq -r '.event.replay_id // empty'; }
 drop() { curl -s -XPOST "$SF/__sim/pubsub/drop" -H 'content-type: application/json' -d '{}' >/dev/null; }
 cursor_is() { [ "$($RCLI GET "$KEY")" = "$1" ]; }
@@ -77,7 +78,11 @@ it_check "rejected cursor: ERROR with the error-code" \
 	it_wait_for 20 log_has 'replay id rejected.*cursor=00000000000000ff.*replayid.corrupted'
 it_check "rejected cursor: resumed" it_wait_for 10 stream_open
 
-# 5. CDC and eligibility → cache invalidation
+# 5. CDC and eligibility → cache invalidation. These channels have no cursor
+# yet (LATEST, no event seen): wait until they are back after the drops, or an
+# event published meanwhile is, by LATEST's definition, not theirs.
+it_check "Product2 channel subscribed" it_wait_for 30 stream_open /data/Product2ChangeEvent
+it_check "eligibility channel subscribed" it_wait_for 30 stream_open /event/AccountEligibilityChanged__e
 $RCLI SET catalog:it-subscriber x >/dev/null
 curl -s -XPATCH "$SF/__sim/sobjects/Product2/$PRODUCT" -H 'content-type: application/json' \
 	-d '{"Name":"Fiber 1 Gbps (renamed by t_subscriber)"}' >/dev/null

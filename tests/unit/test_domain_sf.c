@@ -189,7 +189,7 @@ static void test_order_new(void **state)
 	struct domain_order_new_item items[] = { { "01u5F0000000020QAA", 1, "1980" } };
 	struct domain_order_new in = { "0015F0000000003", "01s5F0000000002QAA", "2026-11-20", "sim",
 		"esim", "89049032000000000000000000000099", "abc-123", "1-2-3 Jingumae", "Shibuya-ku",
-		"Tokyo", "150-0001", "JP", items, 1 };
+		"Tokyo", "150-0001", "JP", NULL, items, 1 };
 	struct json_object *o, *arr;
 	struct pt_err e = { 0 };
 	(void)state;
@@ -197,7 +197,7 @@ static void test_order_new(void **state)
 	assert_int_equal(domain_order_sf_new(&in, &o, &arr, &e), 0);
 	assert_json(o, "{\"AccountId\":\"0015F0000000003QAA\",\"Pricebook2Id\":\"01s5F0000000002QAA\","
 		"\"EffectiveDate\":\"2026-11-20\",\"Status\":\"Pending Review\",\"Activation_Status__c\":\"Not Started\","
-		"\"Order_Type__c\":\"SIM\",\"Portal_Idempotency_Key__c\":\"0015F0000000003QAA:abc-123\","
+		"\"Order_Type__c\":\"SIM\",\"Portal_Idempotency_Key__c\":\"0015F0000000003:abc-123\","
 		"\"SIM_Type__c\":\"eSIM\",\"SIM_EID__c\":\"89049032000000000000000000000099\","
 		"\"ShippingStreet\":\"1-2-3 Jingumae\",\"ShippingCity\":\"Shibuya-ku\",\"ShippingState\":\"Tokyo\","
 		"\"ShippingPostalCode\":\"150-0001\",\"ShippingCountry\":\"JP\"}");
