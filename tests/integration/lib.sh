@@ -201,9 +201,9 @@ it_start_postgres() {
 	chown -R postgres:postgres "$d"
 	chmod 700 "$d/data"
 	IT_PG_PORT=$(it_free_port)
-	runuser -u postgres -- "$IT_PG_BIN/initdb" -D "$d/data" -U postgres \
+	(cd / && runuser -u postgres -- "$IT_PG_BIN/initdb" -D "$d/data" -U postgres \
 		--auth-local=trust --auth-host=scram-sha-256 --no-sync -E UTF8 --locale=C.UTF-8 \
-		>"$IT_ROOT/logs/initdb.log" 2>&1 || { cat "$IT_ROOT/logs/initdb.log"; it_die "initdb failed"; }
+		>"$IT_ROOT/logs/initdb.log" 2>&1) || { cat "$IT_ROOT/logs/initdb.log"; it_die "initdb failed"; }
 	cat >>"$d/data/postgresql.conf" <<-EOF
 		listen_addresses = '127.0.0.1'
 		port = $IT_PG_PORT
@@ -216,9 +216,9 @@ it_start_postgres() {
 	EOF
 	it_export IT_PG_PORT "$IT_PG_PORT"
 	_it_pg_ctl_start
-	runuser -u postgres -- "$IT_PG_BIN/psql" -q -h "$d/sock" -p "$IT_PG_PORT" -U postgres -d postgres \
+	(cd / && runuser -u postgres -- "$IT_PG_BIN/psql" -q -h "$d/sock" -p "$IT_PG_PORT" -U postgres -d postgres \
 		-v ON_ERROR_STOP=1 -c "CREATE ROLE portal LOGIN PASSWORD 'portal-test'" \
-		-c "CREATE DATABASE portal OWNER portal" >>"$IT_ROOT/logs/psql.log" 2>&1 ||
+		-c "CREATE DATABASE portal OWNER portal" >>"$IT_ROOT/logs/psql.log" 2>&1) ||
 		it_die "creating role/database failed"
 	it_export DATABASE_URL "postgresql://portal:portal-test@127.0.0.1:$IT_PG_PORT/portal?connect_timeout=3"
 	it_log "PostgreSQL: $DATABASE_URL"
@@ -227,8 +227,8 @@ it_start_postgres() {
 _it_pg_ctl_start() {
 	local d="$IT_ROOT/pg"
 	# The server log lives in the postgres-owned dir (pg_ctl opens it as postgres).
-	runuser -u postgres -- "$IT_PG_BIN/pg_ctl" -D "$d/data" -l "$d/postgres.log" -w -t 60 start \
-		>/dev/null || { tail -n 30 "$d/postgres.log"; it_die "PostgreSQL did not start"; }
+	(cd / && runuser -u postgres -- "$IT_PG_BIN/pg_ctl" -D "$d/data" -l "$d/postgres.log" -w -t 60 start \
+		>/dev/null) || { tail -n 30 "$d/postgres.log"; it_die "PostgreSQL did not start"; }
 	it_register postgres "$(head -n1 "$d/data/postmaster.pid")"
 }
 
