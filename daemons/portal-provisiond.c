@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "app/jobs.h"
 #include "app/provisioning.h"
 #include "core/config.h"
 #include "core/err.h"
@@ -27,6 +28,10 @@
 
 /* How long one XREADGROUP blocks: bounds the SIGTERM/SIGHUP reaction time. */
 #define BLOCK_MS 2000
+/* Delayed jobs are checked between queue reads at most this often: their
+ * due times are minutes apart, a poll per second costs one Redis call. */
+#define JOBS_POLL_MS 1000
+#define JOBS_PER_POLL 20
 
 static volatile sig_atomic_t stop_flag, hup_flag;
 
@@ -46,6 +51,8 @@ struct worker {
 	struct redis *qredis;       /* the queue: command timeout > block time */
 	struct queue *queue;
 	struct prov_ctx prov;
+	struct jobs_ctx jobs;
+	long long jobs_next_ms;
 	char consumer[128];
 };
 
@@ -65,6 +72,7 @@ static void worker_close(struct worker *w)
 	config_free(w->cfg);
 	w->queue = NULL;
 	w->prov = (struct prov_ctx){ 0 };
+	w->jobs = (struct jobs_ctx){ 0 };
 	w->db = NULL;
 	w->qredis = w->redis = NULL;
 	w->cfg = NULL;
@@ -112,6 +120,8 @@ static int worker_open(struct worker *w, struct pt_err *err)
 				"error", fe.detail);
 	}
 	w->prov.db = w->db;
+	w->jobs = (struct jobs_ctx){ .redis = w->redis, .whmcs = w->prov.whmcs,
+		.freebit = w->prov.freebit };
 	qo.consumer = w->consumer;
 	qo.visibility_ms = cfg_long(w->cfg, "PROVISION_VISIBILITY_TIMEOUT_S", 300) * 1000;
 	qo.max_deliveries = cfg_long(w->cfg, "PROVISION_MAX_DELIVERIES", 5);
@@ -137,6 +147,21 @@ static void handle_job(struct worker *w, const struct queue_job *job)
 	}
 	if (queue_ack(w->queue, job->id, &err))
 		log_error("XACK failed", "job_id", job->id, "error", err.detail);
+}
+
+/* Due delayed jobs, between two queue reads (one thread: a long job delays
+ * the next queue read, never runs concurrently with provisioning). */
+static void run_due_jobs(struct worker *w)
+{
+	struct jobs_stats st;
+	struct pt_err err = { 0 };
+	long long now = jobs_now_ms();
+
+	if (now < w->jobs_next_ms)
+		return;
+	w->jobs_next_ms = now + JOBS_POLL_MS;
+	if (jobs_run_due(&w->jobs, now, JOBS_PER_POLL, &st, &err))
+		log_error("delayed jobs unavailable", "system", "redis", "error", err.detail);
 }
 
 static void reload(struct worker *w)
@@ -185,6 +210,8 @@ static int loop(struct worker *w)
 		} else if (rc == 1) {
 			handle_job(w, &job);
 		}
+		if (!stop_flag)
+			run_due_jobs(w);
 	}
 	log_info("SIGTERM: stopping after the current job");
 	return 0;

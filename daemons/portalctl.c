@@ -12,9 +12,13 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "app/jobs.h"
+#include "freebit/client.h"
 #include "store/db.h"
+#include "store/delayed.h"
 #include "store/queue.h"
 #include "store/redis.h"
+#include "whmcs/client.h"
 
 #ifndef PKGDATADIR
 #define PKGDATADIR "/usr/share/portal"
@@ -265,6 +269,79 @@ static int cmd_orders_show(struct ctl *ctl, int argc, char **argv)
 	return rc;
 }
 
+/* ---- delayed jobs -------------------------------------------------------- */
+
+#define CTL_JOBS_LIST_MAX 200
+
+static int cmd_jobs_list(struct ctl *ctl, int argc, char **argv)
+{
+	static const char *const required[] = { "REDIS_URL", NULL };
+	struct delayed_entry *e = NULL;
+	struct pt_err err = { 0 };
+	struct redis *r = NULL;
+	size_t n = 0;
+	int rc;
+
+	(void)argv;
+	if (argc != 1)
+		return EXIT_USAGE;
+	if ((rc = ctl_load_config(ctl, required)) != EXIT_OK)
+		return rc;
+	e = calloc(CTL_JOBS_LIST_MAX, sizeof *e);
+	if (!e || !(r = redis_new_from_config(ctl->cfg, &err)) ||
+	    delayed_list(r, NULL, e, CTL_JOBS_LIST_MAX, &n, &err)) {
+		fprintf(stderr, "portalctl: jobs list: %s\n", e ? err.detail : "out of memory");
+		rc = e ? ctl_exit_for(&err) : EXIT_SOFTWARE;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		printf("state=%s at_ms=%lld job=%s\n", delayed_state_name(e[i].state), e[i].at_ms,
+			e[i].payload);
+	printf("# %zu job%s\n", n, n == 1 ? "" : "s");
+out:
+	redis_free(r);
+	free(e);
+	return rc;
+}
+
+/* The same runner provisiond uses, once, now: for an operator who wants a
+ * due job done without waiting for the worker's next poll. */
+static int cmd_jobs_run_due(struct ctl *ctl, int argc, char **argv)
+{
+	static const char *const required[] = { "REDIS_URL", "WHMCS_API_URL",
+		"WHMCS_API_IDENTIFIER", "WHMCS_API_SECRET", NULL };
+	struct jobs_ctx c = { 0 };
+	struct jobs_stats st;
+	struct pt_err err = { 0 }, fe = { 0 };
+	int rc;
+
+	(void)argv;
+	if (argc != 1)
+		return EXIT_USAGE;
+	if ((rc = ctl_load_config(ctl, required)) != EXIT_OK)
+		return rc;
+	if (!(c.redis = redis_new_from_config(ctl->cfg, &err)) ||
+	    !(c.whmcs = whmcs_client_from_config(ctl->cfg, &err))) {
+		fprintf(stderr, "portalctl: jobs run-due: %s\n", err.detail);
+		rc = ctl_exit_for(&err);
+		goto out;
+	}
+	if (config_get(ctl->cfg, "FREEBIT_BASE_URL"))
+		c.freebit = freebit_client_from_config(ctl->cfg, c.redis, &fe);
+	if (jobs_run_due(&c, jobs_now_ms(), 0, &st, &err)) {
+		fprintf(stderr, "portalctl: jobs run-due: %s\n", err.detail);
+		rc = ctl_exit_for(&err);
+		goto out;
+	}
+	printf("ran=%ld failed=%ld requeued=%ld\n", st.ran, st.failed, st.requeued);
+	rc = st.failed ? EXIT_SOFTWARE : EXIT_OK;
+out:
+	freebit_client_free(c.freebit);
+	whmcs_client_free(c.whmcs);
+	redis_free(c.redis);
+	return rc;
+}
+
 /* ---- version / help ------------------------------------------------------ */
 
 static int cmd_version(struct ctl *ctl, int argc, char **argv)
@@ -301,6 +378,10 @@ static const struct ctl_command ctl_commands[] = {
 		"move dead-letter jobs back to the provisioning queue" },
 	{ "orders show", cmd_orders_show, "<sf_order_id>",
 		"an order's provisioning run: steps, timestamps, errors, WHMCS id" },
+	{ "jobs list", cmd_jobs_list, "",
+		"delayed jobs: waiting (due time), running (lease start), failed" },
+	{ "jobs run-due", cmd_jobs_run_due, "",
+		"run every due delayed job now (as portal-provisiond does)" },
 	{ "version", cmd_version, "", "print the version" },
 	{ NULL, NULL, NULL, NULL },
 };

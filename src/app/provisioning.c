@@ -17,6 +17,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "domain/billing.h"
+#include "domain/order.h"
 #include "domain/provisioning.h"
 #include "freebit/actions.h"
 #include "salesforce/rest.h"
@@ -103,7 +104,8 @@ struct run {
 	struct domain_prov_order order;
 	struct domain_prov_line lines[DOMAIN_PROV_ITEMS_MAX];
 	size_t nlines;
-	struct timespec t0;            /* of the current step */
+	unsigned long db_gen;          /* connection holding the advisory lock */
+	int lock_lost;
 };
 
 static long now_ms(void)
@@ -122,7 +124,7 @@ static void iso_now(char out[32])
 	struct tm tm;
 
 	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%S.000+0000", &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 static int db_cmd(struct run *r, const char *sql, int n, const char *const *p, struct pt_err *err)
@@ -162,24 +164,29 @@ static void step_begin(struct run *r)
 	(void)r;
 }
 
-static void step_log(struct run *r, enum prov_step s, const char *system, const char *status,
-	const char *k, const char *v)
+/* k2 may be NULL (ends the line there), so does k. */
+static void step_log2(struct run *r, enum prov_step s, const char *system, const char *status,
+	const char *k, const char *v, const char *k2, const char *v2)
 {
 	char ms[24];
 
 	log_info(prov_step_name(s), "order_id", r->id, "step", prov_step_name(s),
 		"system", system, "latency_ms", log_itoa(now_ms() - step_ms, ms),
-		"status", status, k, v);
+		"status", status, k, v, k2, v2);
+}
+
+static void step_log(struct run *r, enum prov_step s, const char *system, const char *status,
+	const char *k, const char *v)
+{
+	step_log2(r, s, system, status, k, v, NULL, NULL);
 }
 
 /* ---- steps ------------------------------------------------------------------ */
 
 static int sf_order_get(struct run *r, struct pt_err *err)
 {
-	static const char *const fields[] = { "Id", "AccountId", "Status", "Activation_Status__c",
-		"Order_Type__c", NULL };
 	struct json_object *rec = NULL;
-	int rc = sf_rest_get(r->ctx->sf, "Order", r->id, fields, &rec, err);
+	int rc = sf_rest_get(r->ctx->sf, "Order", r->id, domain_prov_guard_fields, &rec, err);
 
 	if (rc == 0)
 		rc = domain_prov_order_from_sf(rec, &r->order, err);
@@ -213,11 +220,12 @@ static int run_row(struct run *r, struct pt_err *err)
 static int step_sf_status_update(struct run *r, struct pt_err *err)
 {
 	char ts[32];
-	struct json_object *f = json_object_new_object();
+	struct json_object *f;
 	int rc;
 
 	iso_now(ts);
-	json_object_object_add(f, "Activation_Last_Attempt__c", json_object_new_string(ts));
+	if (!(f = domain_order_sf_attempt(ts)))
+		return pt_err_set(err, PT_INTERNAL, "out of memory");
 	rc = sf_rest_update(r->ctx->sf, "Order", r->id, f, err);
 	json_object_put(f);
 	return rc;
@@ -401,19 +409,60 @@ static int step_freebit_activate(struct run *r, struct pt_err *err)
 	return rc;
 }
 
+/* The SIM service this order created: the first of its services whose
+ * product has an MSISDN custom field (an activation fee line has none). */
+static const struct domain_subscription *sim_service(const struct run *r,
+	const struct domain_subscription_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].order_id == r->whmcs_order_id && l->v[i].msisdn_field_id > 0)
+			return &l->v[i];
+	return NULL;
+}
+
+/* resolutions §4: MSISDN and SIM type into the service's custom fields. The
+ * field ids differ per SIM product, so they are read by name from the
+ * service itself rather than configured. Writing the same values twice is
+ * harmless, so a resumed run simply writes them again. */
+static int step_whmcs_link_line(struct run *r, struct pt_err *err)
+{
+	struct domain_subscription_list l = { 0 };
+	const struct domain_subscription *svc;
+	struct whmcs_kv kv[2];
+	struct whmcs_service_update u = { 0 };
+	int rc = -1;
+
+	if (whmcs_get_services(r->ctx->whmcs, r->order.whmcs_client_id, 0, NULL, &l, err))
+		goto out;
+	svc = sim_service(r, &l);
+	if (!svc) {
+		pt_err_set(err, PT_VALIDATION_FAILED,
+			"WHMCS order %ld has no service with an MSISDN field", r->whmcs_order_id);
+		pt_err_provider(err, "MAPPING_MISSING");
+		goto out;
+	}
+	kv[0] = (struct whmcs_kv){ svc->msisdn_field_id, r->order.sim_msisdn };
+	kv[1] = (struct whmcs_kv){ svc->sim_type_field_id,
+		domain_prov_is_esim(&r->order) ? "esim" : "physical" };
+	u.service_id = svc->id;
+	u.customfields = kv;
+	u.n_customfields = svc->sim_type_field_id > 0 ? 2 : 1;
+	rc = whmcs_update_client_product(r->ctx->whmcs, &u, err);
+out:
+	domain_subscription_list_clear(&l);
+	return rc;
+}
+
 static int step_sf_success_update(struct run *r, struct pt_err *err)
 {
 	char id[24];
-	struct json_object *f = json_object_new_object();
+	struct json_object *f;
 	const char *p[] = { r->id };
 	int rc;
 
 	snprintf(id, sizeof id, "%ld", r->whmcs_order_id);
-	json_object_object_add(f, "Status", json_object_new_string("Activated"));
-	json_object_object_add(f, "Activation_Status__c", json_object_new_string("Activated"));
-	json_object_object_add(f, "WHMCS_Order_ID__c", json_object_new_string(id));
-	json_object_object_add(f, "Activation_Error_Code__c", NULL);
-	json_object_object_add(f, "Activation_Error_Message__c", NULL);
+	if (!(f = domain_order_sf_activated(id)))
+		return pt_err_set(err, PT_INTERNAL, "out of memory");
 	rc = sf_rest_update(r->ctx->sf, "Order", r->id, f, err);
 	json_object_put(f);
 	if (rc == 0)
@@ -444,11 +493,8 @@ static int fail(struct run *r, enum prov_step s, const struct pt_err *cause, str
 		"WHERE sf_order_id = $1", 3, p, err))
 		log_warn("failure not recorded", "order_id", r->id, "error", err->detail);
 	iso_now(ts);
-	f = json_object_new_object();
-	json_object_object_add(f, "Activation_Status__c", json_object_new_string("Failed"));
-	json_object_object_add(f, "Activation_Error_Code__c", json_object_new_string(code));
-	json_object_object_add(f, "Activation_Error_Message__c", json_object_new_string(msg));
-	json_object_object_add(f, "Activation_Last_Attempt__c", json_object_new_string(ts));
+	if (!(f = domain_order_sf_failed(code, msg, ts)))
+		return pt_err_set(err, PT_INTERNAL, "out of memory");
 	rc = sf_rest_update(r->ctx->sf, "Order", r->id, f, err);
 	json_object_put(f);
 	if (rc) {
@@ -461,11 +507,29 @@ static int fail(struct run *r, enum prov_step s, const struct pt_err *cause, str
 
 /* ---- orchestration ------------------------------------------------------------- */
 
+/* The advisory lock belongs to the connection that took it; db_exec
+ * reconnects silently, and on a new connection another worker may already
+ * hold the lock. Going on would run steps unlocked, so the run stops and the
+ * job stays pending (the record says where to resume). */
+static int lock_held(struct run *r, enum prov_step s, struct pt_err *err)
+{
+	if (db_generation(r->ctx->db) == r->db_gen)
+		return 1;
+	r->lock_lost = 1;
+	log_error("PostgreSQL reconnected: order lock lost, run aborted", "order_id", r->id,
+		"step", prov_step_name(s), "system", "postgresql");
+	pt_err_set(err, PT_MAINTENANCE, "order lock lost to a PostgreSQL reconnect");
+	return 0;
+}
+
 static int run_step(struct run *r, enum prov_step s, struct pt_err *err)
 {
 	const char *system = "salesforce", *how = NULL;
 	char idbuf[24];
 	int rc;
+
+	if (!lock_held(r, s, err))
+		return -1;
 
 	if (!prov_step_needed(r->reached, s)) {
 		log_info(prov_step_name(s), "order_id", r->id, "step", prov_step_name(s),
@@ -480,21 +544,15 @@ static int run_step(struct run *r, enum prov_step s, struct pt_err *err)
 	case PROV_WHMCS_CREATE: system = "whmcs"; rc = step_whmcs_create(r, err, &how); break;
 	case PROV_WHMCS_ACCEPT: system = "whmcs"; rc = step_whmcs_accept(r, err); break;
 	case PROV_FREEBIT_ACTIVATE: system = "freebit"; rc = step_freebit_activate(r, err); break;
-	case PROV_WHMCS_LINK_LINE:
-		/* TODO: UpdateClientProduct MSISDN/SIM_TYPE needs the product's
-		 * custom field ids; recorded as skipped until they are known. */
-		system = "whmcs";
-		step_log(r, s, system, "skipped", "reason", "custom field ids unknown");
-		record_step(r, s, "skipped", "custom field ids unknown");
-		return advance(r, s, err);
+	case PROV_WHMCS_LINK_LINE: system = "whmcs"; rc = step_whmcs_link_line(r, err); break;
 	case PROV_SF_SUCCESS_UPDATE: rc = step_sf_success_update(r, err); break;
 	default: rc = 0; break;
 	}
 	if (rc)
 		return -1;
 	snprintf(idbuf, sizeof idbuf, "%ld", r->whmcs_order_id);
-	step_log(r, s, system, "succeeded", s >= PROV_WHMCS_CREATE ? "whmcs_order_id" : NULL,
-		idbuf);
+	step_log2(r, s, system, "succeeded", s >= PROV_WHMCS_CREATE ? "whmcs_order_id" : NULL,
+		idbuf, how ? "how" : NULL, how);
 	record_step(r, s, "succeeded", how);
 	return s == PROV_SF_SUCCESS_UPDATE ? 0 : advance(r, s, err);
 }
@@ -557,6 +615,7 @@ int prov_run(struct prov_ctx *ctx, const char *sf_order_id, struct pt_err *err)
 		rc = PROV_BUSY;
 		goto out;
 	}
+	r->db_gen = db_generation(ctx->db);
 	v = validate(r, &cause);
 	if (v <= 0) {
 		rc = v == 0 ? PROV_SKIPPED : -1;
@@ -570,6 +629,10 @@ int prov_run(struct prov_ctx *ctx, const char *sf_order_id, struct pt_err *err)
 	for (s = PROV_SF_STATUS_UPDATE; s < PROV_DONE;
 	     s = prov_step_next(s, domain_prov_is_sim(&r->order))) {
 		if (run_step(r, s, &cause)) {
+			if (r->lock_lost) {
+				*err = cause;
+				goto out;           /* -1: left pending, not Failed */
+			}
 			rc = fail(r, s, &cause, err);
 			goto out;
 		}
@@ -578,7 +641,7 @@ int prov_run(struct prov_ctx *ctx, const char *sf_order_id, struct pt_err *err)
 		log_itoa(r->whmcs_order_id, (char[24]){ 0 }));
 	rc = PROV_ACTIVATED;
 out:
-	if (locked > 0)
+	if (locked > 0 && !r->lock_lost && db_generation(ctx->db) == r->db_gen)
 		lock_order(r, 0, &cause);
 	free(r);
 	return rc;

@@ -585,6 +585,10 @@ static void subscription_customfields(struct json_object *o, struct domain_subsc
 		struct json_object *f = json_object_array_get_idx(a, i);
 		domain_copy_field(name, sizeof(name), f, "name");
 		domain_copy_field(value, sizeof(value), f, "value");
+		if (!strcmp(name, "MSISDN"))
+			s->msisdn_field_id = lenient_id(f, "id");
+		else if (!strcmp(name, "SIM_TYPE"))
+			s->sim_type_field_id = lenient_id(f, "id");
 		if (!strcmp(name, "MSISDN")) {
 			char digits[16];
 			size_t k = 0;

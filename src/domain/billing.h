@@ -122,6 +122,11 @@ struct domain_subscription {
 	int is_sim;
 	char msisdn[12];                    /* "" unless is_sim */
 	char sim_type[10];                  /* "physical", "esim" or "" */
+	/* ids of the product's MSISDN / SIM_TYPE custom fields (0 = the product
+	 * has none): provisioning writes them with UpdateClientProduct, found
+	 * by name so no id is configured (resolutions §4). */
+	long msisdn_field_id;
+	long sim_type_field_id;
 };
 
 struct domain_subscription_list {

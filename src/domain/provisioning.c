@@ -128,6 +128,9 @@ int domain_prov_order_from_sf(struct json_object *rec, struct domain_prov_order 
 	return items_from_sf(rec, o, err);
 }
 
+const char *const domain_prov_guard_fields[] = { "Id", "AccountId", "Status",
+	"Activation_Status__c", "Order_Type__c", NULL };
+
 #define O "Order"
 #define OI "OrderItem"
 

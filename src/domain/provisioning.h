@@ -43,6 +43,9 @@ struct domain_prov_order {
 int domain_prov_order_from_sf(struct json_object *rec, struct domain_prov_order *out,
 	struct pt_err *err);
 
+/* The Order fields the guard of step validation reads (sf_rest_get), NULL-ended. */
+extern const char *const domain_prov_guard_fields[];
+
 /* SOQL for one order with everything provisioning needs. */
 int domain_prov_order_soql(struct buf *q, const char *order_id, struct pt_err *err);
 

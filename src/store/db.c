@@ -20,6 +20,7 @@ struct db {
 	int connect_timeout_s;
 	long statement_timeout_ms;
 	PGconn *conn;
+	unsigned long generation;          /* connections opened */
 };
 
 /* libpq prints NOTICEs ("relation … already exists, skipping") on stderr by
@@ -130,11 +131,17 @@ static int db_connect(struct db *db, struct pt_err *err)
 		return pt_err_set(err, PT_MAINTENANCE, "postgresql unreachable: %s", msg);
 	}
 	PQsetNoticeProcessor(db->conn, db_notice, NULL);
+	db->generation++;
 	if (db_set_statement_timeout(db, err) != 0) {
 		db_disconnect(db);
 		return -1;
 	}
 	return 0;
+}
+
+unsigned long db_generation(const struct db *db)
+{
+	return db ? db->generation : 0;
 }
 
 static int db_ensure(struct db *db, struct pt_err *err)

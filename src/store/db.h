@@ -31,6 +31,11 @@ PGresult *db_exec(struct db *db, const char *sql, int nparams,
 /* Same, for statements without a result set; returns affected rows or -1. */
 long db_command(struct db *db, const char *sql, int nparams,
 	const char *const *params, struct pt_err *err);
+/* Counts the connections opened so far (0 before the first). Session state
+ * such as an advisory lock lives and dies with one connection: a caller that
+ * holds one compares the generation before relying on it, because db_exec
+ * reconnects silently outside a transaction. */
+unsigned long db_generation(const struct db *db);
 /* BEGIN / COMMIT / ROLLBACK on the connection. */
 int db_begin(struct db *db, struct pt_err *err);
 int db_commit(struct db *db, struct pt_err *err);

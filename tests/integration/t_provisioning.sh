@@ -4,7 +4,11 @@
 # (resolutions §5); duplicate job → still one order; no payment method →
 # Failed PAYMENT_METHOD_MISSING, then retry after adding one → Activated;
 # AddOrder 503 → Failed 503, operator retry → Activated, one order;
-# kill -9 after AddOrder (AcceptOrder delayed) + restart → one order, Activated.
+# kill -9 after AddOrder (AcceptOrder delayed) + restart → one order, Activated;
+# AddOrder 429 and a timeout (the late order is adopted on retry, never
+# doubled); MAPPING_MISSING; a physical SIM order opens the Freebit line and
+# writes MSISDN/SIM_TYPE into the WHMCS service; two workers racing on
+# duplicate jobs → one order.
 # it: once
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -13,17 +17,22 @@ set -u
 SF="http://127.0.0.1:$SIM_SF_PORT"
 WH="http://127.0.0.1:$SIM_WHMCS_PORT"
 ORDER=8015F0000000006QAA   # A4 (WHMCS client 104): Internet, Pending Review, no pay method
+SIM_ORDER=8015F0000000005QAA   # A3 (client 103, has a card): physical SIM, SIM-DATA-3GB + activation fee
+MSISDN=08012349905             # a stock number (fixtures/CROSSREF.md)
+FB="http://127.0.0.1:$SIM_FREEBIT_PORT"
 RCLI="redis-cli -u ${REDIS_URL:-redis://127.0.0.1:6379/0}"
 BIN="$IT_SBINDIR/portal-provisiond"
 LOG="$IT_ROOT/logs/portal-provisiond.log"
 
 start_prov() { "$BIN" -f </dev/null >>"$LOG" 2>&1 & PROV_PID=$!; it_register portal-provisiond-$PROV_PID $PROV_PID; }
-enqueue() { $RCLI XADD portal:q:provisioning '*' sf_order_id "$ORDER" event_id "$(cat /proc/sys/kernel/random/uuid)" >/dev/null; }
-sf_field() { curl -s "$SF/__sim/state" | jq -r --arg id "$ORDER" "[.. | objects | select(.Id? == \$id and has(\"Activation_Status__c\"))][0].$1 // empty"; }
-sf_is() { [ "$(sf_field "$1")" = "$2" ]; }
-wh_orders() { curl -s "$WH/__sim/state" | jq --arg n "sf_order=$ORDER" '[.. | objects | select(.notes? == $n)] | length'; }
+enqueue() { $RCLI XADD portal:q:provisioning '*' sf_order_id "${1:-$ORDER}" event_id "$(cat /proc/sys/kernel/random/uuid)" >/dev/null; }
+# sf_field FIELD [ORDER]: the Order's field in the simulator's state (.Order is an array of records)
+sf_field() { curl -s "$SF/__sim/state" | jq -r --arg id "${2:-$ORDER}" --arg f "$1" '.Order[] | select(.Id == $id) | .[$f] // empty'; }
+sf_is() { [ "$(sf_field "$1" "${3:-$ORDER}")" = "$2" ]; }
+wh_orders() { curl -s "$WH/__sim/state" | jq --arg n "sf_order=${1:-$ORDER}" '[.orders[] | select(.notes == $n)] | length'; }
 reset_all() { curl -s -XPOST "$SF/__sim/reset" >/dev/null; curl -s -XPOST "$WH/__sim/reset" >/dev/null
-	psql "$DATABASE_URL" -qc "DELETE FROM provisioning_runs WHERE sf_order_id = '$ORDER'" >/dev/null; }
+	curl -s -XPOST "$FB/__sim/reset" >/dev/null
+	psql "$DATABASE_URL" -qc "DELETE FROM provisioning_runs WHERE sf_order_id IN ('$ORDER', '$SIM_ORDER')" >/dev/null; }
 add_paymethod() { curl -s -XPOST "$WH/__sim/paymethods" -d '{"clientid":104,"type":"RemoteCreditCard","card_last_four":"4242","expiry_date":"12/30","gateway_name":"stripe"}' >/dev/null; }
 
 [ -x "$BIN" ] || { it_log "portal-provisiond not built"; it_summary; exit; }
@@ -74,7 +83,74 @@ enqueue   # the replayed event (the killed worker's entry is re-claimed later)
 it_check "kill: Activated after restart" it_wait_for 20 sf_is Activation_Status__c Activated
 it_check "kill: exactly one WHMCS order" test "$(wh_orders)" = 1
 
-it_log "one provisioning run's log lines:"
-grep -E 'Starting fulfillment orchestration|msg=(validation|sf_status_update|order_details|mapping|whmcs_create|whmcs_accept|sf_success_update|Activated)' "$LOG" | tail -n 9 >&2
+# 4. AddOrder 429 → Failed 429; retry → Activated
+reset_all; add_paymethod
+curl -s -XPOST "$WH/__sim/faults" -d '{"match":"AddOrder","status":429,"count":1}' >/dev/null
+curl -s -XPOST "$SF/__sim/orders/$ORDER/approve" -d '{}' >/dev/null
+enqueue
+it_check "AddOrder 429: Failed 429" it_wait_for 15 sf_is Activation_Error_Code__c 429
+curl -s -XPOST "$SF/__sim/orders/$ORDER/retry" >/dev/null
+enqueue
+it_check "429 retry: Activated, one order" it_wait_for 15 sf_is Activation_Status__c Activated
+it_check "429 retry: one WHMCS order" test "$(wh_orders)" = 1
+
+# 5. AddOrder answered after the client's timeout (WHMCS_TIMEOUT_MS 5000):
+# Failed ETIMEOUT, but WHMCS made the order; the retry adopts it by its note
+reset_all; add_paymethod
+curl -s -XPOST "$WH/__sim/faults" -d '{"match":"AddOrder","delay_ms":6500,"count":1}' >/dev/null
+curl -s -XPOST "$SF/__sim/orders/$ORDER/approve" -d '{}' >/dev/null
+enqueue
+it_check "AddOrder timeout: Failed ETIMEOUT" it_wait_for 20 sf_is Activation_Error_Code__c ETIMEOUT
+it_wait_for 5 bash -c "[ \"\$(curl -s $WH/__sim/state | jq '[.orders[] | select(.notes == \"sf_order=$ORDER\")] | length')\" = 1 ]"
+curl -s -XPOST "$SF/__sim/orders/$ORDER/retry" >/dev/null
+enqueue
+it_check "timeout retry: Activated" it_wait_for 15 sf_is Activation_Status__c Activated
+it_check "timeout retry: the late order adopted, one WHMCS order" test "$(wh_orders)" = 1
+it_check "timeout retry: adopted logged" grep -q "step=whmcs_create .*how=adopted" "$LOG"
+
+# 6. a product without WH_Product_ID__c → Failed MAPPING_MISSING, no order
+reset_all; add_paymethod
+prod=$(curl -s "$SF/__sim/state" | jq -r --arg id "$ORDER" '[.OrderItem[] | select(.OrderId == $id)][0].Product2Id')
+curl -s -XPATCH "$SF/__sim/sobjects/Product2/$prod" -d '{"WH_Product_ID__c":null}' >/dev/null
+curl -s -XPOST "$SF/__sim/orders/$ORDER/approve" -d '{}' >/dev/null
+enqueue
+it_check "mapping: Failed MAPPING_MISSING" it_wait_for 15 sf_is Activation_Error_Code__c MAPPING_MISSING
+it_check "mapping: no WHMCS order" test "$(wh_orders)" = 0
+
+# 7. physical SIM: freebit_activate opens the stock line, whmcs_link_line
+# fills the service's MSISDN / SIM_TYPE fields (ids found by name)
+reset_all
+curl -s -XPOST "$SF/__sim/orders/$SIM_ORDER/approve" -d "{\"msisdn\":\"$MSISDN\"}" >/dev/null
+enqueue "$SIM_ORDER"
+it_check "SIM: Activated" it_wait_for 15 sf_is Activation_Status__c Activated "$SIM_ORDER"
+it_check "SIM: one WHMCS order" test "$(wh_orders "$SIM_ORDER")" = 1
+it_check "SIM: Freebit line active with the plan" test "$(curl -s "$FB/__sim/state" | jq -r --arg m "$MSISDN" '.lines[] | select(.account == $m) | "\(.state) \(.planCode)"')" = "active PASI_3G"
+whid=$(sf_field WHMCS_Order_ID__c "$SIM_ORDER")
+it_check "SIM: WHMCS service MSISDN/SIM_TYPE set" test "$(curl -s "$WH/__sim/state" | jq -r --argjson o "${whid:-0}" '[.services[] | select(.orderid == $o and (.customfields | length) > 0) | .customfields | to_entries | map(.value) | sort | join(",")][0]')" = "$MSISDN,physical"
+
+# 8. two workers racing on duplicate jobs → one WHMCS order
+reset_all; add_paymethod
+PROV1=$PROV_PID
+start_prov
+curl -s -XPOST "$SF/__sim/orders/$ORDER/approve" -d '{}' >/dev/null
+for i in 1 2 3 4 5 6; do enqueue; done
+it_check "race: Activated" it_wait_for 15 sf_is Activation_Status__c Activated
+sleep 2
+it_check "race: exactly one WHMCS order" test "$(wh_orders)" = 1
 kill "$PROV_PID"
+
+# 9. delayed jobs: a due plan-change job runs once in the worker; a future
+# one waits (portalctl jobs list) and run-due leaves it alone
+now_ms=$(($(date +%s%N) / 1000000))
+$RCLI ZADD portal:q:delayed $((now_ms - 1000)) '{"id":"it-due","type":"whmcs_plan_change","service_id":201,"pid":12,"recurring_amount":"2680.00"}' >/dev/null
+$RCLI ZADD portal:q:delayed $((now_ms + 3600000)) '{"id":"it-later","type":"sim_network_type","msisdn":"08012340001","network_type":"5G"}' >/dev/null
+it_check "delayed: due plan change applied to WHMCS" it_wait_for 10 bash -c "[ \"\$(curl -s $WH/__sim/state | jq -r '.services[] | select(.id == 201) | .pid')\" = 12 ]"
+it_check "delayed: UpdateClientProduct called once" test "$(curl -s "$WH/__sim/calls" | jq '[.[] | select(.action | ascii_downcase == "updateclientproduct")] | length')" = 1
+it_check "delayed: jobs list shows the future job waiting" bash -c "'$IT_SBINDIR/portalctl' jobs list | grep -q 'state=waiting.*it-later'"
+it_check "delayed: run-due runs nothing early" bash -c "'$IT_SBINDIR/portalctl' jobs run-due | grep -qx 'ran=0 failed=0 requeued=0'"
+
+it_log "one provisioning run's log lines:"
+grep -E 'Starting fulfillment orchestration|msg="?(validation|sf_status_update|order_details|mapping|whmcs_create|whmcs_accept|freebit_activate|whmcs_link_line|sf_success_update|Activated)"? ' "$LOG" |
+	grep "order_id=$SIM_ORDER" | tail -n 11 >&2
+kill "$PROV1"
 it_summary

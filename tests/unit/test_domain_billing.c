@@ -199,8 +199,14 @@ static void test_subscriptions(void **state)
 	assert_false(l.v[1].is_sim);
 	assert_string_equal(l.v[1].billing_cycle, "One Time");
 	assert_string_equal(l.v[1].next_due_date, "");
-	/* SIM product whose MSISDN is not filled yet: not a SIM service. */
+	assert_int_equal(l.v[0].msisdn_field_id, 111);
+	assert_int_equal(l.v[0].sim_type_field_id, 112);
+	assert_int_equal(l.v[1].msisdn_field_id, 0);
+	/* SIM product whose MSISDN is not filled yet: not a SIM service, but
+	 * provisioning finds its fields by name to fill them (resolutions §4). */
 	assert_false(l.v[2].is_sim);
+	assert_int_equal(l.v[2].msisdn_field_id, 101);
+	assert_int_equal(l.v[2].sim_type_field_id, 102);
 	assert_string_equal(l.v[2].billing_cycle, "Semi-Annually");
 	assert_non_null(domain_subscription_find(&l, 151));
 	assert_null(domain_subscription_find(&l, 999));
