@@ -5,7 +5,9 @@
 # dropped stream loses and repeats nothing (the event published while
 # disconnected arrives once); a non-hex and a server-rejected cursor each give
 # the CRIT fallback; a Product2 change drops the catalog cache; an
-# AccountEligibilityChanged__e drops that account's keys; SIGTERM exits 0.
+# AccountEligibilityChanged__e drops that account's keys; an Order change
+# drops its account's orders cache (account looked up over REST); expired
+# tokens → UNAUTHENTICATED → one refresh and events flow again; SIGTERM exits 0.
 # it: once
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -94,7 +96,26 @@ curl -s -XPOST "$SF/__sim/events/AccountEligibilityChanged__e" -H 'content-type:
 it_check "eligibility event: acct eligibility dropped" it_wait_for 10 key_gone "acct:$ACCT:eligibility"
 it_check "eligibility event: acct catalog dropped" it_wait_for 5 key_gone "acct:$ACCT:catalog:internet"
 
-# 6. SIGTERM: exit 0, promptly
+# 6. an Order change without AccountId in the payload: the account is looked
+# up (REST queryAll) and only its orders cache goes
+it_check "Order channel subscribed" it_wait_for 30 stream_open /data/OrderChangeEvent
+$RCLI SET "acct:$ACCT:orders" x >/dev/null
+curl -s -XPATCH "$SF/__sim/sobjects/Order/$O3" -H 'content-type: application/json' \
+	-d '{"Activation_Error_Message__c":"t_subscriber"}' >/dev/null
+it_check "Order change: the account's orders cache dropped" it_wait_for 10 key_gone "acct:$ACCT:orders"
+
+# 7. tokens expired + stream dropped → UNAUTHENTICATED → one refresh, back at once
+curl -s -XPOST "$SF/__sim/tokens/expire" >/dev/null
+drop
+it_check "UNAUTHENTICATED: token refreshed, resubscribed" \
+	it_wait_for 20 log_has 'grpc_status=UNAUTHENTICATED'
+it_check "UNAUTHENTICATED: stream back" it_wait_for 15 stream_open
+N2=$(entries $O2)
+curl -s -XPOST "$SF/__sim/events/OrderProvisionRequested__e" -H 'content-type: application/json' \
+	-d "{\"OrderId__c\":\"$O2\"}" >/dev/null
+it_check "UNAUTHENTICATED: events flow again" it_wait_for 15 entries_are $O2 $((N2 + 1))
+
+# 8. SIGTERM: exit 0, promptly
 kill -TERM $SUB
 rc=0
 for _ in $(seq 1 50); do it_alive $SUB || break; sleep 0.1; done
