@@ -30,6 +30,37 @@ for s in "$initd"/portal-*; do
 	it_check "$(basename "$s"): LSB header" grep -q '^### BEGIN INIT INFO' "$s"
 done
 
+# logrotate accepts the installed file (debug mode: parses, rotates nothing).
+if command -v logrotate >/dev/null; then
+	it_check "logrotate -d accepts etc/logrotate.d/portal" \
+		logrotate -d -s "$t/logrotate.state" "$IT_DESTDIR$sysconfdir/logrotate.d/portal"
+	it_check "logrotate.d/portal: no copytruncate, SIGHUP through the init scripts" bash -c \
+		"! grep -q '^[[:space:]]*copytruncate' '$IT_DESTDIR$sysconfdir/logrotate.d/portal' &&
+		 grep -q 'init.d/\$d reload' '$IT_DESTDIR$sysconfdir/logrotate.d/portal'"
+else
+	echo "  skip  logrotate not installed: etc/logrotate.d/portal not parsed"
+fi
+# systemd-analyze verify on the installed units, programs pointed into DESTDIR.
+units="$IT_DESTDIR$(it_make_var "$IT_BUILDDIR" prefix | tail -n1)/lib/systemd/system"
+if command -v systemd-analyze >/dev/null && [ -d "$units" ]; then
+	verify_units() {
+		local u="$t/units" f
+		mkdir -p "$u"
+		for f in "$units"/*; do
+			sed -e "s|^ExecStart=/|ExecStart=$IT_DESTDIR/|" "$f" >"$u/$(basename "$f")"
+		done
+		# templates are verified through an instance
+		mv "$u/portal-provisiond@.service" "$u/portal-provisiond@1.service"
+		mv "$u/portal-fcgi@.service" "$u/portal-fcgi@health.service"
+		mv "$u/portal-fcgi@.socket" "$u/portal-fcgi@health.socket"
+		(cd "$u" && systemd-analyze verify --man=no ./*.service ./*.socket 2>&1) | grep . && return 1
+		return 0
+	}
+	it_check "systemd-analyze verify: the installed units" verify_units
+else
+	echo "  skip  systemd-analyze not available: units not verified"
+fi
+
 # rc of the init script for ACTION
 initrc() { # script action
 	PORTAL_DEFAULTS_FILE="$t/defaults-$1" "$initd/$1" "$2" >>"$t/$1.out" 2>&1
