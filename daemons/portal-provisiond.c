@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "app/jobs.h"
+#include "app/outbox.h"
 #include "app/provisioning.h"
 #include "core/config.h"
 #include "core/err.h"
@@ -32,6 +33,10 @@
  * due times are minutes apart, a poll per second costs one Redis call. */
 #define JOBS_POLL_MS 1000
 #define JOBS_PER_POLL 20
+/* The outbox fills only while Salesforce is down; a look every few seconds
+ * submits it soon after Salesforce is back. */
+#define OUTBOX_POLL_MS 5000
+#define OUTBOX_PER_POLL 50
 
 static volatile sig_atomic_t stop_flag, hup_flag;
 
@@ -53,6 +58,8 @@ struct worker {
 	struct prov_ctx prov;
 	struct jobs_ctx jobs;
 	long long jobs_next_ms;
+	struct outbox_ctx outbox;
+	long long outbox_next_ms;
 	char consumer[128];
 };
 
@@ -73,6 +80,7 @@ static void worker_close(struct worker *w)
 	w->queue = NULL;
 	w->prov = (struct prov_ctx){ 0 };
 	w->jobs = (struct jobs_ctx){ 0 };
+	w->outbox = (struct outbox_ctx){ 0 };
 	w->db = NULL;
 	w->qredis = w->redis = NULL;
 	w->cfg = NULL;
@@ -122,6 +130,7 @@ static int worker_open(struct worker *w, struct pt_err *err)
 	w->prov.db = w->db;
 	w->jobs = (struct jobs_ctx){ .redis = w->redis, .whmcs = w->prov.whmcs,
 		.freebit = w->prov.freebit };
+	w->outbox = (struct outbox_ctx){ .db = w->db, .sf = w->prov.sf, .redis = w->redis };
 	qo.consumer = w->consumer;
 	qo.visibility_ms = cfg_long(w->cfg, "PROVISION_VISIBILITY_TIMEOUT_S", 300) * 1000;
 	qo.max_deliveries = cfg_long(w->cfg, "PROVISION_MAX_DELIVERIES", 5);
@@ -162,6 +171,21 @@ static void run_due_jobs(struct worker *w)
 	w->jobs_next_ms = now + JOBS_POLL_MS;
 	if (jobs_run_due(&w->jobs, now, JOBS_PER_POLL, &st, &err))
 		log_error("delayed jobs unavailable", "system", "redis", "error", err.detail);
+}
+
+/* Orders held while Salesforce was down, oldest first (one drainer among
+ * all workers: the others find the lock taken and go on). */
+static void drain_outbox(struct worker *w)
+{
+	struct outbox_stats st;
+	struct pt_err err = { 0 };
+	long long now = jobs_now_ms();
+
+	if (now < w->outbox_next_ms)
+		return;
+	w->outbox_next_ms = now + OUTBOX_POLL_MS;
+	if (outbox_drain(&w->outbox, OUTBOX_PER_POLL, &st, &err))
+		log_error("outbox drain failed", "system", "postgresql", "error", err.detail);
 }
 
 static void reload(struct worker *w)
@@ -212,6 +236,8 @@ static int loop(struct worker *w)
 		}
 		if (!stop_flag)
 			run_due_jobs(w);
+		if (!stop_flag)
+			drain_outbox(w);
 	}
 	log_info("SIGTERM: stopping after the current job");
 	return 0;

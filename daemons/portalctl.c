@@ -13,6 +13,8 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "app/jobs.h"
+#include "app/outbox.h"
+#include "salesforce/rest.h"
 #include "freebit/client.h"
 #include "store/db.h"
 #include "store/delayed.h"
@@ -342,6 +344,64 @@ out:
 	return rc;
 }
 
+/* ---- order outbox ---------------------------------------------------------- */
+
+static int cmd_outbox_status(struct ctl *ctl, int argc, char **argv)
+{
+	static const char *const required[] = { "DATABASE_URL", NULL };
+	struct outbox_counts oc;
+	struct pt_err err = { 0 };
+	struct db *db;
+	int rc;
+
+	(void)argv;
+	if (argc != 1)
+		return EXIT_USAGE;
+	if ((rc = ctl_load_config(ctl, required)) != EXIT_OK)
+		return rc;
+	if (!(db = db_new_from_config(ctl->cfg, &err)) || outbox_counts(db, &oc, &err)) {
+		fprintf(stderr, "portalctl: outbox status: %s\n", err.detail);
+		rc = ctl_exit_for(&err);
+	} else {
+		printf("queued=%ld\nsubmitting=%ld\nsubmitted=%ld\nfailed=%ld\noldest_queued=%s\n",
+			oc.queued, oc.submitting, oc.submitted, oc.failed, oc.oldest_queued);
+	}
+	db_free(db);
+	return rc;
+}
+
+/* The worker's drain, once, now (e.g. right after Salesforce came back). */
+static int cmd_outbox_drain(struct ctl *ctl, int argc, char **argv)
+{
+	static const char *const required[] = { "DATABASE_URL", "REDIS_URL", "SF_LOGIN_URL",
+		"SF_CLIENT_ID", "SF_USERNAME", NULL };
+	struct outbox_ctx c = { 0 };
+	struct outbox_stats st;
+	struct pt_err err = { 0 };
+	int rc;
+
+	(void)argv;
+	if (argc != 1)
+		return EXIT_USAGE;
+	if ((rc = ctl_load_config(ctl, required)) != EXIT_OK)
+		return rc;
+	if (!(c.db = db_new_from_config(ctl->cfg, &err)) ||
+	    !(c.redis = redis_new_from_config(ctl->cfg, &err)) ||
+	    !(c.sf = sf_client_new_config(ctl->cfg, c.redis, &err)) ||
+	    outbox_drain(&c, 0, &st, &err)) {
+		fprintf(stderr, "portalctl: outbox drain: %s\n", err.detail);
+		rc = ctl_exit_for(&err);
+	} else {
+		printf("submitted=%ld adopted=%ld failed=%ld waiting=%ld%s\n", st.submitted,
+			st.adopted, st.failed, st.waiting, st.busy ? " (another drainer is running)" : "");
+		rc = st.failed || st.waiting ? EXIT_SOFTWARE : EXIT_OK;
+	}
+	sf_client_free(c.sf);
+	redis_free(c.redis);
+	db_free(c.db);
+	return rc;
+}
+
 /* ---- version / help ------------------------------------------------------ */
 
 static int cmd_version(struct ctl *ctl, int argc, char **argv)
@@ -382,6 +442,10 @@ static const struct ctl_command ctl_commands[] = {
 		"delayed jobs: waiting (due time), running (lease start), failed" },
 	{ "jobs run-due", cmd_jobs_run_due, "",
 		"run every due delayed job now (as portal-provisiond does)" },
+	{ "outbox status", cmd_outbox_status, "",
+		"orders held while Salesforce was down: counts by status, oldest waiting" },
+	{ "outbox drain", cmd_outbox_drain, "",
+		"submit the held orders to Salesforce now, oldest first, each once" },
 	{ "version", cmd_version, "", "print the version" },
 	{ NULL, NULL, NULL, NULL },
 };

@@ -149,6 +149,37 @@ it_check "delayed: UpdateClientProduct called once" test "$(curl -s "$WH/__sim/c
 it_check "delayed: jobs list shows the future job waiting" bash -c "'$IT_SBINDIR/portalctl' jobs list | grep -q 'state=waiting.*it-later'"
 it_check "delayed: run-due runs nothing early" bash -c "'$IT_SBINDIR/portalctl' jobs run-due | grep -qx 'ran=0 failed=0 requeued=0'"
 
+# 10. order outbox: rows held while Salesforce was down stay queued while it
+# still fails, then are submitted oldest first, once; a row left
+# 'submitting' by a crash is adopted by its key, not created twice
+reset_all
+psql "$DATABASE_URL" -qc "DELETE FROM order_outbox" >/dev/null
+ob_row() { # key, seconds ago
+	local body
+	body=$(jq -nc --arg k "0015F0000000004:$1" '{version: 1,
+		order: {AccountId: "0015F0000000004QAA", Pricebook2Id: "01s5F0000000002QAA",
+			EffectiveDate: "2026-11-20", Status: "Pending Review", Activation_Status__c: "Not Started",
+			Order_Type__c: "Internet", Portal_Idempotency_Key__c: $k},
+		items: [{PricebookEntryId: "01u5F0000000014QAA", Quantity: 1, UnitPrice: 5280}],
+		view: {order_type: "internet", total: "5280.00", items: []}}')
+	psql "$DATABASE_URL" -qc "INSERT INTO order_outbox (id, sf_account_id, idempotency_key, payload, created_at)
+		VALUES (gen_random_uuid(), '0015F0000000004QAA', '$1', '$body', now() - interval '$2 seconds')" >/dev/null
+}
+sf_key_orders() { curl -s "$SF/__sim/state" | jq --arg k "0015F0000000004:$1" '[.Order[] | select(.Portal_Idempotency_Key__c == $k)] | length'; }
+ob_status() { psql "$DATABASE_URL" -Atc "SELECT string_agg(status, ',' ORDER BY created_at) FROM order_outbox"; }
+curl -s -XPOST "$SF/__sim/faults" -d '{"match":"composite","status":503,"count":-1,"body":[{"message":"down","errorCode":"SERVER_UNAVAILABLE"}]}' >/dev/null
+ob_row it-ob-1 20; ob_row it-ob-2 10
+"$IT_SBINDIR/portalctl" outbox drain >/dev/null 2>&1   # (or the worker's own drain: one of the two)
+ob_waiting() { [ "$(psql "$DATABASE_URL" -Atc "SELECT count(*) FILTER (WHERE status = 'queued') || '/' || count(*) FILTER (WHERE attempts > 0) FROM order_outbox")" = 2/1 ]; }
+it_check "outbox: Salesforce down, the oldest tried, both stay queued" it_wait_for 10 ob_waiting
+it_check "outbox status: 2 queued" bash -c "'$IT_SBINDIR/portalctl' outbox status | grep -qx 'queued=2'"
+curl -s -XDELETE "$SF/__sim/faults" >/dev/null
+it_check "outbox: both submitted once back" it_wait_for 15 bash -c "[ \"\$(psql '$DATABASE_URL' -Atc \"SELECT string_agg(status, ',' ORDER BY created_at) FROM order_outbox\")\" = submitted,submitted ]"
+it_check "outbox: submitted oldest first" test "$(psql "$DATABASE_URL" -Atc "SELECT bool_and(ok) FROM (SELECT sf_order_id > lag(sf_order_id) OVER (ORDER BY created_at) OR lag(sf_order_id) OVER (ORDER BY created_at) IS NULL AS ok FROM order_outbox) t")" = t
+psql "$DATABASE_URL" -qc "UPDATE order_outbox SET status = 'submitting', sf_order_id = NULL, submitted_at = NULL WHERE idempotency_key = 'it-ob-1'" >/dev/null
+it_check "outbox: a 'submitting' row is adopted by key" it_wait_for 15 bash -c "[ \"\$(psql '$DATABASE_URL' -Atc \"SELECT status FROM order_outbox WHERE idempotency_key = 'it-ob-1'\")\" = submitted ]"
+it_check "outbox: one Salesforce order per key" test "$(sf_key_orders it-ob-1),$(sf_key_orders it-ob-2)" = 1,1
+
 it_log "one provisioning run's log lines:"
 grep -E 'Starting fulfillment orchestration|msg="?(validation|sf_status_update|order_details|mapping|whmcs_create|whmcs_accept|freebit_activate|whmcs_link_line|sf_success_update|Activated)"? ' "$LOG" |
 	grep "order_id=$SIM_ORDER" | tail -n 11 >&2
