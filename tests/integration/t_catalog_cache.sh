@@ -29,14 +29,16 @@ case $IT_WEB in
 nginx)
 	it_http GET $path
 	it_check "served from nginx's cache (X-Cache-Status HIT)" it_header_eq X-Cache-Status HIT
-	# 10 r/s with a burst of 40: 80 back-to-back requests must meet 429s.
-	n429=0
-	for i in $(seq 1 80); do
-		c=$(curl -s -o /dev/null -w '%{http_code}' "$IT_BASE_URL$path")
-		[ "$c" = 429 ] && n429=$((n429 + 1))
-	done
+	# 10 r/s with a burst of 40: 80 back-to-back requests must meet 429s. From a
+	# source address of its own, so no other test's client IP is rate limited.
+	# One curl, 80 URLs over one keep-alive connection: far faster than 10 r/s.
+	urls=()
+	for i in $(seq 1 80); do urls+=("$IT_BASE_URL$path"); done
+	n429=$(curl -s --interface 127.0.0.77 -o /dev/null -w '%{http_code}\n' "${urls[@]}" | grep -c '^429$')
 	it_check "nginx rate limit answers 429 to a flood ($n429 of 80)" test "$n429" -gt 0
-	sleep 5 # let the bucket drain for the tests after this one
+	it_http GET $path --interface 127.0.0.77
+	it_check "nginx's 429 is the API's JSON error" it_json_eq .error.code RATE_LIMITED
+	it_check "nginx's 429 has Retry-After" it_header_present Retry-After
 	;;
 apache)
 	it_http GET $path
