@@ -259,8 +259,14 @@ int app_signup(struct app_auth *a, const struct app_signup *s, struct app_user *
 	memset(out, 0, sizeof *out);
 	if (app_email_normalise(s->email, email) != 0)
 		return pt_err_field(err, PT_VALIDATION_FAILED, "email", "not an email");
-	if (signup_checks(a, s, email, &acct, err) != 0)
+	/* Failed lookups count per address, so customer numbers cannot be probed. */
+	if (app_throttle_check(a, "signup", NULL, err) != 0)
 		return -1;
+	if (signup_checks(a, s, email, &acct, err) != 0) {
+		if (err->code == PT_CUSTOMER_NUMBER_NOT_FOUND)
+			app_throttle_fail(a, "signup", NULL);
+		return -1;
+	}
 	if (pending_claim(a, acct.id, s->customer_number, email, &prior, &existed, err) != 0)
 		return -1;
 	if (whmcs_client_for(a, s, email, prior, existed, &client_id, err) != 0) {

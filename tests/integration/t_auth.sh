@@ -31,6 +31,7 @@ IP=$net.10
 IP_RL=$net.11
 IP_LINK=$net.12
 IP_ENUM=$net.13
+IP_PROBE=$net.14
 JAR=$IT_ROOT/auth-jars
 mkdir -p "$JAR"
 rm -f "$JAR"/*
@@ -129,6 +130,16 @@ for cn in "CN10000002' OR Name != '" 'CN1000000\' 'CN1000000%' 'CN1000000_' "x\\
 done
 sf_ok=$(curl -s "$SF/__sim/calls" | jq '[.[] | select(.action == "query")] | (length > 0 and all(.status == 200))')
 it_check "signup: every metacharacter query reached Salesforce as a valid SOQL (200)" test "$sf_ok" = true
+
+# customer-number probing: failed lookups are throttled per address
+lim=$(sed -n 's/^RATE_LIMIT_LOGIN_PER_IP[[:space:]]*=[[:space:]]*//p' "$PORTAL_CONFIG" | tail -n1)
+for i in $(seq 1 "${lim:-20}"); do
+	SRC=$IP_PROBE req - POST /api/auth/signup "$(signup_json "CN9$i" hanako.suzuki@example.jp "$PW_A2")"
+done
+it_check "signup: the last allowed failed lookup → 404" error_is 404 CUSTOMER_NUMBER_NOT_FOUND
+SRC=$IP_PROBE req - POST /api/auth/signup "$(signup_json CN10000002 hanako.suzuki@example.jp "$PW_A2")"
+it_check "signup: probing customer numbers → 429 RATE_LIMITED + Retry-After" bash -c \
+	"[ $IT_LAST_STATUS = 429 ] && grep -qi '^retry-after:' '$IT_LAST_HEADERS'"
 
 # ---------------------------------------------------------------- sign-up: failure points
 fault "$SF" '{"match": "query", "status": 503, "count": 3}'
