@@ -8,7 +8,9 @@
 # AddOrder 429 and a timeout (the late order is adopted on retry, never
 # doubled); MAPPING_MISSING; a physical SIM order opens the Freebit line and
 # writes MSISDN/SIM_TYPE into the WHMCS service; two workers racing on
-# duplicate jobs → one order.
+# duplicate jobs → one order; a PostgreSQL reconnect mid-run aborts the run
+# (lock lost) and the next delivery finishes it; a due delayed job runs once;
+# outbox orders are submitted in order, once.
 # it: once
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -82,6 +84,21 @@ start_prov
 enqueue   # the replayed event (the killed worker's entry is re-claimed later)
 it_check "kill: Activated after restart" it_wait_for 20 sf_is Activation_Status__c Activated
 it_check "kill: exactly one WHMCS order" test "$(wh_orders)" = 1
+
+# 3b. PostgreSQL drops the worker's connection mid-run (the order's advisory
+# lock goes with it): the run stops instead of going on unlocked, the job is
+# not written back as Failed, and the next delivery finishes it
+reset_all; add_paymethod
+curl -s -XPOST "$WH/__sim/faults" -d '{"match":"AcceptOrder","delay_ms":2500,"count":1}' >/dev/null
+curl -s -XPOST "$SF/__sim/orders/$ORDER/approve" -d '{}' >/dev/null
+enqueue
+it_wait_for 10 bash -c "[ \"\$(curl -s $WH/__sim/state | jq --arg n sf_order=$ORDER '[.orders[] | select(.notes == \$n)] | length')\" = 1 ]"
+psql "$DATABASE_URL" -qAtc "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'portal' AND pid <> pg_backend_pid()" >/dev/null
+it_check "lock lost: run aborted, logged" it_wait_for 10 grep -q 'order lock lost' "$LOG"
+it_check "lock lost: not written back as Failed" sf_is Activation_Status__c Activating
+enqueue
+it_check "lock lost: next delivery Activated" it_wait_for 15 sf_is Activation_Status__c Activated
+it_check "lock lost: one WHMCS order" test "$(wh_orders)" = 1
 
 # 4. AddOrder 429 → Failed 429; retry → Activated
 reset_all; add_paymethod
