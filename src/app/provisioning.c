@@ -384,7 +384,26 @@ static const char *sim_plan_code(const struct run *r)
 	return NULL;
 }
 
-/* resolutions §4; addAcnt for an already open line answers 250: done before. */
+/* addAcnt answered 250 (line already open): done before only if the open
+ * line has this order's plan (resolutions §4); another plan means the MSISDN
+ * was given to a different line, which an operator must sort out. */
+static int line_already_ours(struct run *r, const char *plan, struct pt_err *err)
+{
+	struct domain_sim_line line;
+
+	memset(&line, 0, sizeof line);
+	if (freebit_get_detail(r->ctx->freebit, r->order.sim_msisdn, &line, err))
+		return -1;
+	if (strcmp(line.plan_code, plan) != 0) {
+		pt_err_set(err, PT_CONFLICT, "MSISDN %s is open with plan %s, not %s",
+			r->order.sim_msisdn, line.plan_code, plan);
+		pt_err_provider(err, "LINE_IN_USE");
+		return -1;
+	}
+	return 0;
+}
+
+/* resolutions §4: physical SIM addAcnt, eSIM addAcnt with addKind N. */
 static int step_freebit_activate(struct run *r, struct pt_err *err)
 {
 	const char *plan = sim_plan_code(r);
@@ -404,7 +423,7 @@ static int step_freebit_activate(struct run *r, struct pt_err *err)
 		rc = freebit_open_line(r->ctx->freebit, r->order.sim_msisdn, plan, err);
 	if (rc && strcmp(err->provider_code, "250") == 0) {
 		pt_err_clear(err);
-		rc = 0;
+		rc = line_already_ours(r, plan, err);
 	}
 	return rc;
 }

@@ -145,6 +145,14 @@ it_check "SIM: Freebit line active with the plan" test "$(curl -s "$FB/__sim/sta
 whid=$(sf_field WHMCS_Order_ID__c "$SIM_ORDER")
 it_check "SIM: WHMCS service MSISDN/SIM_TYPE set" test "$(curl -s "$WH/__sim/state" | jq -r --argjson o "${whid:-0}" '[.services[] | select(.orderid == $o and (.customfields | length) > 0) | .customfields | to_entries | map(.value) | sort | join(",")][0]')" = "$MSISDN,physical"
 
+# a rerun from freebit_activate (as after a crash right after addAcnt): the
+# line is already open (250) with this plan, which counts as done before
+psql "$DATABASE_URL" -qc "UPDATE provisioning_runs SET step = 'freebit_activate' WHERE sf_order_id = '$SIM_ORDER'" >/dev/null
+curl -s -XPOST "$SF/__sim/orders/$SIM_ORDER/retry" >/dev/null
+enqueue "$SIM_ORDER"
+it_check "SIM rerun: line already open with the plan → Activated" it_wait_for 15 bash -c "[ \"\$(grep -c 'msg=\"Activated\" order_id=$SIM_ORDER' '$LOG')\" = 2 ]"
+it_check "SIM rerun: still one WHMCS order" test "$(wh_orders "$SIM_ORDER")" = 1
+
 # 8. two workers racing on duplicate jobs → one WHMCS order
 reset_all; add_paymethod
 PROV1=$PROV_PID
