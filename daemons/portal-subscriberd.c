@@ -71,6 +71,7 @@ struct worker {
 	enum pubsub_preset force_preset;    /* after a rejected cursor */
 	int forced;
 	int got_event;                      /* this stream handled one: backoff resets */
+	int have_cursor;                    /* a cursor is stored for this channel */
 	unsigned seed;
 };
 
@@ -177,6 +178,7 @@ static int cursor_store(struct worker *w, const unsigned char *id, size_t len)
 	if (!redis_ok(redis_cmd(w->redis, &w->err, "SET " REPLAY_PREFIX "%s %s", w->topic, hex),
 		REDIS_REPLY_STATUS))
 		return pt_err_set(&w->err, PT_UPSTREAM_UNAVAILABLE, "replay cursor not stored");
+	w->have_cursor = 1;
 	state_set(w, "cursor", hex);
 	return 0;
 }
@@ -621,8 +623,19 @@ static void subscribe_once(struct worker *w, const struct settings *st, struct a
 	w->forced = 0;
 	log_info("Pub/Sub subscribing", "channel", w->topic, "preset", preset_name(sub.preset),
 		"cursor", a->cursor);
+	w->have_cursor = sub.preset == PUBSUB_CUSTOM;
 	a->end = pubsub_subscribe(&w->conn, &sub, &h, &w->stop_stream, &a->res, &w->err);
 	state_set(w, "connected", "0");
+	/* Started from a preset and ended before any cursor was stored (no event,
+	 * no keepalive yet): LATEST again would skip whatever was published while
+	 * we were away, so the next start uses the fallback preset (§11: duplicates
+	 * are harmless, skipped events are not). */
+	if (!w->have_cursor && !w->forced && !g_term) {
+		w->forced = 1;
+		w->force_preset = st->fallback;
+		log_warn("stream ended before a cursor was stored: next start uses the fallback preset",
+			"channel", w->topic, "preset", preset_name(st->fallback));
+	}
 }
 
 static void *worker_main(void *arg)

@@ -42,7 +42,11 @@ log_has() { grep -q -- "$1" "$LOG"; }
 key_gone() { [ "$($RCLI EXISTS "$1")" = 0 ]; }
 
 curl -s -XPOST "$SF/__sim/reset" >/dev/null
-$RCLI DEL portal:q:provisioning "$KEY" "sf:pe:state:$CH" >/dev/null
+for c in "$CH" /event/AccountEligibilityChanged__e /data/Product2ChangeEvent \
+	/data/PricebookEntryChangeEvent /data/OrderChangeEvent /data/OrderItemChangeEvent; do
+	$RCLI DEL "sf:pe:replay:$c" "sf:pe:state:$c" >/dev/null   # every channel starts cursor-less
+done
+$RCLI DEL portal:q:provisioning >/dev/null
 : >"$LOG"
 "$BIN" -f </dev/null >>"$LOG" 2>&1 &
 SUB=$!
@@ -95,6 +99,8 @@ curl -s -XPOST "$SF/__sim/events/AccountEligibilityChanged__e" -H 'content-type:
 	-d "{\"AccountId__c\":\"$ACCT\"}" >/dev/null
 it_check "eligibility event: acct eligibility dropped" it_wait_for 10 key_gone "acct:$ACCT:eligibility"
 it_check "eligibility event: acct catalog dropped" it_wait_for 5 key_gone "acct:$ACCT:catalog:internet"
+it_check "cursor-less channel dropped: restarted with the fallback preset" \
+	log_has 'stream ended before a cursor was stored: next start uses the fallback preset'
 
 # 6. an Order change without AccountId in the payload: the account is looked
 # up (REST queryAll) and only its orders cache goes
