@@ -103,7 +103,7 @@ run_daemon() { # name mode(logfile|detach)
 		it_check "$d [$mode]: same process after reload" it_alive "$pid"
 	fi
 	it_check "$d [$mode]: stop" rc_is 0 "$d" stop
-	it_check "$d [$mode]: process gone" bash -c ". '$IT_SRCDIR/tests/integration/lib.sh'; ! it_alive $pid"
+	it_check "$d [$mode]: process gone when stop returns" bash -c ". '$IT_SRCDIR/tests/integration/lib.sh'; ! it_alive $pid"
 	it_check "$d [$mode]: pid file removed" test ! -e "$pidf"
 	it_check "$d [$mode]: status 3 after stop" rc_is 3 "$d" status
 	it_check "$d [$mode]: stop again is 0" rc_is 0 "$d" stop
