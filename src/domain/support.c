@@ -102,7 +102,7 @@ struct domain_case *domain_case_from_sf(struct json_object *rec, struct pt_err *
 	    domain_json_str(rec, "Status", c->status, sizeof c->status, 0) ||
 	    domain_json_str(rec, "Priority", c->priority, sizeof c->priority, 0) ||
 	    domain_json_str(rec, "Type", c->category, sizeof c->category, 0) ||
-	    long_text(rec, "Description", DOMAIN_CASE_DESCRIPTION_MAX * 2, &c->description) ||
+	    long_text(rec, "Description", DOMAIN_CASE_DESCRIPTION_MAX * 4, &c->description) ||
 	    time_field(rec, "CreatedDate", c->created_at) ||
 	    time_field(rec, "ClosedDate", c->closed_at)) {
 		bad(err, "field");
@@ -196,46 +196,52 @@ static const char *pick(const char *in, const char *const *values, const char *d
 	return NULL;
 }
 
-static int text_ok(const char *s, size_t max, int newlines)
+/* max_chars counts code points (the org's limits), max_bytes bytes. */
+static int text_ok(const char *s, size_t max_chars, size_t max_bytes, int newlines)
 {
 	size_t n = s ? strlen(s) : 0;
-	return n > 0 && n <= max && str_valid_text(s, n, newlines);
+
+	return n > 0 && n <= max_bytes && str_valid_text(s, n, newlines) &&
+		domain_utf8_chars(s, n) <= max_chars;
+}
+
+static const char *const case_priorities[] = { "Low", "Medium", "High", NULL };
+static const char *const case_categories[] = { "Billing", "Technical", "Account", "Order",
+	"Other", NULL };
+
+int domain_case_check(const char *subject, const char *description, const char *priority,
+	const char *category, struct pt_err *err)
+{
+	if (!text_ok(subject, DOMAIN_CASE_SUBJECT_MAX, DOMAIN_CASE_SUBJECT_MAX * 4, 0))
+		return pt_err_field(err, PT_VALIDATION_FAILED, "subject", "subject: 1-255 chars");
+	if (!text_ok(description, DOMAIN_CASE_DESCRIPTION_MAX, DOMAIN_CASE_DESCRIPTION_MAX * 4, 1))
+		return pt_err_field(err, PT_VALIDATION_FAILED, "description",
+			"description: 1-32000 chars");
+	if (!pick(priority, case_priorities, "Medium"))
+		return pt_err_field(err, PT_VALIDATION_FAILED, "priority", "unknown value");
+	if (!pick(category, case_categories, "Other"))
+		return pt_err_field(err, PT_VALIDATION_FAILED, "category", "unknown value");
+	return 0;
 }
 
 struct json_object *domain_case_sf_new(const char *account_id, const char *contact_id,
 	const char *subject, const char *description, const char *priority,
 	const char *category, struct pt_err *err)
 {
-	static const char *const priorities[] = { "Low", "Medium", "High", NULL };
-	static const char *const categories[] = { "Billing", "Technical", "Account", "Order",
-		"Other", NULL };
 	char acct[SF_ID_LEN18 + 1], contact[SF_ID_LEN18 + 1];
-	const char *p = pick(priority, priorities, "Medium");
-	const char *t = pick(category, categories, "Other");
 	struct json_object *o;
 
 	if (sf_soql_id_check(account_id, "001", acct, err) ||
-	    (contact_id && sf_soql_id_check(contact_id, "003", contact, err)))
+	    (contact_id && sf_soql_id_check(contact_id, "003", contact, err)) ||
+	    domain_case_check(subject, description, priority, category, err))
 		return NULL;
-	if (!text_ok(subject, 255, 0)) {
-		pt_err_field(err, PT_VALIDATION_FAILED, "subject", "subject: 1-255 chars");
-		return NULL;
-	}
-	if (!text_ok(description, DOMAIN_CASE_DESCRIPTION_MAX, 1)) {
-		pt_err_field(err, PT_VALIDATION_FAILED, "description", "description: 1-32000 chars");
-		return NULL;
-	}
-	if (!p || !t) {
-		pt_err_field(err, PT_VALIDATION_FAILED, p ? "category" : "priority", "unknown value");
-		return NULL;
-	}
 	o = json_object_new_object();
 	if (!o)
 		return NULL;
 	domain_json_add_str(o, "Subject", subject);
 	domain_json_add_str(o, "Description", description);
-	domain_json_add_str(o, "Priority", p);
-	domain_json_add_str(o, "Type", t);
+	domain_json_add_str(o, "Priority", pick(priority, case_priorities, "Medium"));
+	domain_json_add_str(o, "Type", pick(category, case_categories, "Other"));
 	domain_json_add_str(o, "Origin", "Portal Website");
 	domain_json_add_str(o, "Status", "New");
 	domain_json_add_str(o, "AccountId", acct);
@@ -252,7 +258,7 @@ struct json_object *domain_case_comment_sf_new(const char *case_id, const char *
 
 	if (sf_soql_id_check(case_id, "500", id, err))
 		return NULL;
-	if (!text_ok(body, DOMAIN_CASE_COMMENT_MAX, 1)) {
+	if (!text_ok(body, DOMAIN_CASE_COMMENT_MAX, DOMAIN_CASE_COMMENT_MAX, 1)) {
 		pt_err_field(err, PT_VALIDATION_FAILED, "body", "comment: 1-4000 bytes");
 		return NULL;
 	}
@@ -263,4 +269,95 @@ struct json_object *domain_case_comment_sf_new(const char *case_id, const char *
 	domain_json_add_str(o, "CommentBody", body);
 	json_object_object_add(o, "IsPublished", json_object_new_boolean(1));
 	return o;
+}
+
+int domain_case_contact_soql(struct buf *q, const char *account_id, struct pt_err *err)
+{
+	return sf_soql_build(q, err, "SELECT %F, %F, %F FROM %O WHERE %F = %I "
+		"ORDER BY %F ASC, %F ASC LIMIT 200", "Contact", "Id", "Contact", "Email",
+		"Contact", "CreatedDate", "Contact", "Contact", "AccountId", account_id,
+		"Contact", "CreatedDate", "Contact", "Id");
+}
+
+int domain_case_contact_pick(struct json_object *recs, const char *email,
+	char out18[SF_ID_LEN18 + 1], struct pt_err *err)
+{
+	size_t n = json_object_is_type(recs, json_type_array) ? json_object_array_length(recs) : 0;
+	char first[SF_ID_LEN18 + 1] = "";
+
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *r = json_object_array_get_idx(recs, i);
+		char id[32], mail[256];
+		if (domain_json_str(r, "Id", id, sizeof id, 0) ||
+		    sf_soql_id_check(id, "003", out18, NULL) ||
+		    domain_json_str(r, "Email", mail, sizeof mail, 0))
+			return bad(err, "Contact");
+		if (email && *email && mail[0] && str_ieq(mail, email))
+			return 1;
+		if (!first[0])
+			str_lcpy(first, out18, sizeof first);
+	}
+	/* Records come oldest first, so the first is the §16 fallback. */
+	if (!first[0])
+		return 0;
+	str_lcpy(out18, first, SF_ID_LEN18 + 1);
+	return 1;
+}
+
+size_t domain_utf8_chars(const char *s, size_t len)
+{
+	size_t n = 0;
+
+	/* Continuation bytes are 10xxxxxx: count every other byte. */
+	for (size_t i = 0; i < len; i++)
+		n += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return n;
+}
+
+/* Length of the control character at p (C0, DEL, or C1 as C2 80-9F), else 0. */
+static size_t control_len(const unsigned char *p, size_t left, int keep_newlines)
+{
+	if (p[0] < 0x20 || p[0] == 0x7f) {
+		if (keep_newlines && (p[0] == '\t' || p[0] == '\n' || p[0] == '\r'))
+			return 0;
+		return 1;
+	}
+	if (left >= 2 && p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+		return 2;
+	return 0;
+}
+
+char *domain_case_text_clean(const char *s, size_t len, int keep_newlines,
+	const char *field, struct pt_err *err)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	char *out = malloc(len + 1);
+	size_t o = 0, run = 0;
+	int ok = 1;
+
+	if (!out) {
+		pt_err_set(err, PT_INTERNAL, "out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < len && ok;) {
+		size_t c = control_len(p + i, len - i, keep_newlines);
+		if (!c) {
+			out[o++] = (char)p[i++];
+			continue;
+		}
+		/* Each run between controls must be valid on its own: dropping a
+		 * control must never join broken bytes into a valid sequence. */
+		ok = str_valid_text(out + run, o - run, keep_newlines);
+		run = o;
+		i += c;
+	}
+	if (ok)
+		ok = str_valid_text(out + run, o - run, keep_newlines);
+	if (!ok) {
+		free(out);
+		pt_err_field(err, PT_VALIDATION_FAILED, field, "%s: not valid UTF-8", field);
+		return NULL;
+	}
+	out[o] = '\0';
+	return out;
 }

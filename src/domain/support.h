@@ -12,6 +12,9 @@
 #include "domain/common.h"
 
 #define DOMAIN_CASE_COMMENT_MAX 4000    /* CommentBody limit, bytes */
+/* Subject and Description limits of the org are in characters (code
+ * points); a code point is at most 4 bytes of UTF-8. */
+#define DOMAIN_CASE_SUBJECT_MAX 255
 #define DOMAIN_CASE_DESCRIPTION_MAX 32000
 
 struct domain_case_comment {
@@ -23,7 +26,7 @@ struct domain_case_comment {
 struct domain_case {
 	char id[19];
 	char number[16];
-	char subject[256];
+	char subject[DOMAIN_CASE_SUBJECT_MAX * 4 + 1];
 	char *description;                /* malloc'd, may be NULL */
 	char status[32];
 	char priority[16];
@@ -50,6 +53,11 @@ int domain_case_soql_by_account(struct buf *q, const char *account_id, struct pt
 int domain_case_soql_by_id(struct buf *q, const char *case_id, const char *account_id,
 	struct pt_err *err);
 
+/* The checks domain_case_sf_new makes on the customer's fields, alone (so a
+ * bad body is refused before any provider call): VALIDATION_FAILED naming
+ * subject / description / priority / category. */
+int domain_case_check(const char *subject, const char *description, const char *priority,
+	const char *category, struct pt_err *err);
 /* Body of a new Case. priority: low|medium|high (any case; NULL = Medium);
  * category: billing|technical|account|order|other (NULL = Other). */
 struct json_object *domain_case_sf_new(const char *account_id, const char *contact_id,
@@ -58,5 +66,23 @@ struct json_object *domain_case_sf_new(const char *account_id, const char *conta
 /* Body of a new published CaseComment. */
 struct json_object *domain_case_comment_sf_new(const char *case_id, const char *body,
 	struct pt_err *err);
+
+/* SOQL: the account's Contacts (Id, Email), oldest first (§16). */
+int domain_case_contact_soql(struct buf *q, const char *account_id, struct pt_err *err);
+/* §16: from those records, the Contact whose Email equals email (ASCII case
+ * ignored), else the oldest (the first record). 1 + out18 set, 0 when the
+ * account has no Contact, -1 + PT_UPSTREAM_ERROR on a malformed record. */
+int domain_case_contact_pick(struct json_object *recs, const char *email,
+	char out18[19], struct pt_err *err);
+
+/* Customer text as the portal stores it: valid UTF-8 required (else NULL,
+ * err VALIDATION_FAILED naming field); C0 controls, DEL and C1 controls
+ * (U+0080-U+009F) are dropped, except \t \n \r when keep_newlines. The rest
+ * is kept exactly as given (no HTML escaping: clients render safely).
+ * Returns a malloc'd NUL-terminated copy. */
+char *domain_case_text_clean(const char *s, size_t len, int keep_newlines,
+	const char *field, struct pt_err *err);
+/* Code points in valid UTF-8 s of len bytes. */
+size_t domain_utf8_chars(const char *s, size_t len);
 
 #endif
