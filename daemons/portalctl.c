@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "app/jobs.h"
 #include "app/outbox.h"
+#include "app/sim_topup.h"
 #include "salesforce/rest.h"
 #include "freebit/client.h"
 #include "store/db.h"
@@ -402,6 +403,39 @@ static int cmd_outbox_drain(struct ctl *ctl, int argc, char **argv)
 	return rc;
 }
 
+/* ---- SIM top-ups ------------------------------------------------------------ */
+
+/* Bills the top-ups whose WHMCS billing failed (billing_pending), once each:
+ * the worker's job, runnable by hand after WHMCS came back. */
+static int cmd_topups_bill_pending(struct ctl *ctl, int argc, char **argv)
+{
+	static const char *const required[] = { "DATABASE_URL", "WHMCS_API_URL",
+		"WHMCS_API_IDENTIFIER", "WHMCS_API_SECRET", NULL };
+	struct sim_topup_stats st = { 0 };
+	struct whmcs_client *wh = NULL;
+	struct pt_err err = { 0 };
+	struct db *db = NULL;
+	int rc;
+
+	(void)argv;
+	if (argc != 1)
+		return EXIT_USAGE;
+	if ((rc = ctl_load_config(ctl, required)) != EXIT_OK)
+		return rc;
+	if (!(db = db_new_from_config(ctl->cfg, &err)) ||
+	    !(wh = whmcs_client_from_config(ctl->cfg, &err)) ||
+	    sim_topup_bill_pending(db, wh, &st, &err) != 0) {
+		fprintf(stderr, "portalctl: topups bill-pending: %s\n", err.detail);
+		rc = ctl_exit_for(&err);
+	} else {
+		printf("billed=%ld failed=%ld\n", st.billed, st.failed);
+		rc = st.failed ? EXIT_SOFTWARE : EXIT_OK;
+	}
+	whmcs_client_free(wh);
+	db_free(db);
+	return rc;
+}
+
 /* ---- version / help ------------------------------------------------------ */
 
 static int cmd_version(struct ctl *ctl, int argc, char **argv)
@@ -446,6 +480,8 @@ static const struct ctl_command ctl_commands[] = {
 		"orders held while Salesforce was down: counts by status, oldest waiting" },
 	{ "outbox drain", cmd_outbox_drain, "",
 		"submit the held orders to Salesforce now, oldest first, each once" },
+	{ "topups bill-pending", cmd_topups_bill_pending, "",
+		"bill the SIM top-ups whose WHMCS billing failed (billing_pending), each once" },
 	{ "version", cmd_version, "", "print the version" },
 	{ NULL, NULL, NULL, NULL },
 };

@@ -349,6 +349,8 @@ it_write_config() {
 		FREEBIT_OEM_ID = ${fb_oem:-sim-oem}
 		FREEBIT_OEM_KEY = ${fb_key:-sim-oem-key}
 		FREEBIT_TIMEOUT = 5000
+		# short gap so t_sim sees a queued network-type change run (docs/simulators.md)
+		FREEBIT_CHANGE_GAP_S = ${IT_FREEBIT_CHANGE_GAP_S:-5}
 		SFTP_HOST = 127.0.0.1
 		SFTP_PORT = ${SIM_SFTP_PORT:-18022}
 		SFTP_USERNAME = portalsftp

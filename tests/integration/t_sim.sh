@@ -1,0 +1,215 @@
+#!/bin/bash
+# t_sim.sh — portal-sim.fcgi through the web server against the WHMCS and
+# Freebit simulators, the SFTP server, PostgreSQL and Redis (portal-api.md
+# "SIM", freebit.md §5-§7, resolutions §20-§23, §28):
+#   * details and usage of A3's SIM service 201; IDOR (A1's session on 201,
+#     also with the line cached) and unknown ids → 404; CSRF on unsafe routes;
+#   * top-up: happy path (quota added at Freebit, one AddBillableItem, same
+#     key = same top-up), Freebit addSpec fault → nothing added or billed,
+#     WHMCS fault → billing_pending, billed exactly once by
+#     `portalctl topups bill-pending`;
+#   * network type twice → 202 then 409 OPERATION_TOO_SOON, the delayed job
+#     runs after the short gap (FREEBIT_CHANGE_GAP_S=5 in the harness);
+#   * voice options on a data-only SIM → 409 SIM_ACTION_NOT_ALLOWED;
+#   * calls: 2026-09 served, 2026-08 with 11 bad lines counted (good rows
+#     served), 2026-11 → 404 RECORDS_NOT_AVAILABLE;
+#   * usage alert recorded once when the quota is used up, listed in
+#     /api/notifications; Freebit 503 with a stale copy → 200 "stale": true.
+set -u
+. "$(dirname "$0")/lib.sh"
+. "$IT_ENV"
+
+WH="http://127.0.0.1:$SIM_WHMCS_PORT"
+FB="http://127.0.0.1:$SIM_FREEBIT_PORT"
+MKSESSION=$IT_BUILDDIR/tests/integration/mksession
+CTL=$IT_SBINDIR/portalctl
+A1=0015F0000000001QAA A3=0015F0000000003QAA
+MS1=08012340001
+RUN=$IT_WEB-$$
+
+psql_q() { psql "$DATABASE_URL" -qtAX -v ON_ERROR_STOP=1 -c "$1"; }
+rcli() { redis-cli -h 127.0.0.1 -p "$IT_REDIS_PORT" "$@"; }
+
+if [ ! -x "$MKSESSION" ] || [ ! -x "$IT_LIBEXECDIR/portal-sim.fcgi" ]; then
+	it_log "t_sim: mksession or portal-sim.fcgi not built: skipped"
+	it_summary
+	exit 0
+fi
+
+session_for() { # ACCOUNT WHMCS_ID → "<token> <csrf>"
+	local acct=$1 wh=$2 uid
+	uid=$(psql_q "SELECT user_id FROM id_mappings WHERE sf_account_id = '$acct'")
+	if [ -z "$uid" ]; then
+		uid=$(psql_q "INSERT INTO users (email, password_hash) VALUES
+			('t-sim-${acct,,}-$RUN@example.test', '\$argon2id\$v=19\$m=19456,t=2,p=1\$dGVzdA\$dGVzdA')
+			RETURNING id" | head -n1)
+		psql_q "INSERT INTO id_mappings (user_id, whmcs_client_id, sf_account_id)
+			VALUES ($uid, $wh, '$acct')" >/dev/null
+	fi
+	echo "$uid $("$MKSESSION" "$uid" "$acct" "$wh" 2>/dev/null)"
+}
+
+cleanup() {
+	curl -sS -XDELETE "$FB/__sim/faults" >/dev/null 2>&1
+	curl -sS -XDELETE "$WH/__sim/faults" >/dev/null 2>&1
+	psql_q "DELETE FROM users WHERE email LIKE 't-sim-%-$RUN@example.test'" >/dev/null 2>&1
+}
+trap cleanup EXIT
+
+read -r UID3 TOK3 CSRF3 < <(session_for $A3 103)
+read -r UID1 TOK1 CSRF1 < <(session_for $A1 101)
+[ -n "${TOK3:-}" ] && [ -n "${TOK1:-}" ] || it_die "no sessions"
+
+curl -sS -XPOST "$WH/__sim/reset" >/dev/null
+curl -sS -XPOST "$FB/__sim/reset" >/dev/null
+for k in $(rcli --scan --pattern 'freebit:line:*') $(rcli --scan --pattern 'cdr:*') client:103:services client:101:services; do
+	rcli DEL "$k" >/dev/null
+done
+psql_q "DELETE FROM notifications WHERE user_id = $UID3; DELETE FROM usage_alerts WHERE user_id = $UID3" >/dev/null
+
+get() { it_http GET "$2" -b "portal_session=$1"; }
+send() { # METHOD TOKEN CSRF PATH BODY [curl args…]
+	local m=$1 tok=$2 csrf=$3 path=$4 body=$5
+	shift 5
+	local h=()
+	[ "$csrf" != - ] && h+=(-H "X-CSRF-Token: $csrf")
+	it_http "$m" "$path" -b "portal_session=$tok" -H 'Content-Type: application/json' \
+		"${h[@]}" --data-binary "$body" "$@"
+}
+error_is() { it_status_is "$1" && it_json_eq .error.code "$2"; }
+fb_remain() { curl -sS "$FB/__sim/state" | jq -r --arg m "$1" '[.. | objects | select(.account? == $m)][0] | .remainQuota // .quota.remain // empty'; }
+fb_calls() { curl -sS "$FB/__sim/calls" | jq --arg p "$1" '[.[] | select((.path // .action // "") | test($p)) | select((.resultCode // "100") == "100")] | length'; }
+wh_billables() { curl -sS "$WH/__sim/calls" | jq '[.[] | select((.action // "" | ascii_downcase) == "addbillableitem") | select((.status // 200) == 200)] | length'; }
+
+# ---------------------------------------------------------------- details, usage, IDOR
+get "$TOK3" /api/sim/201
+it_check "details: 200" it_status_is 200
+it_check "details: MSISDN, 4G, not stale" it_json_eq '"\(.data.msisdn) \(.data.network_type) \(.data.stale)"' "$MS1 4G false"
+it_check "details: remaining quota" it_json '.data.traffic.remaining_quota_mb | numbers'
+it_check "details: private, no-store" it_header_eq Cache-Control "private, no-store"
+it_check "details: cached under freebit:line:<msisdn>:detail" test "$(rcli EXISTS freebit:line:$MS1:detail)" = 1
+get "$TOK3" "/api/sim/201/usage?from=$(TZ=Asia/Tokyo date -d '-6 days' +%F)&to=$(TZ=Asia/Tokyo date +%F)"
+it_check "usage: 200 with 7 days" it_json_eq '.data.days | length' 7
+get "$TOK3" "/api/sim/201/usage?from=2026-13-01"
+it_check "usage: bad from → 400 naming it" bash -c "[ $IT_LAST_STATUS = 400 ] && jq -e '.error.field == \"from\"' '$IT_LAST_BODY' >/dev/null"
+get "$TOK1" /api/sim/201
+it_check "IDOR: A1 on A3's service (line cached) → 404" error_is 404 NOT_FOUND
+get "$TOK3" /api/sim/999999
+it_check "unknown service → 404" error_is 404 NOT_FOUND
+get "$TOK3" /api/sim/abc
+it_check "malformed id → 404" error_is 404 NOT_FOUND
+it_http GET /api/sim/201
+it_check "no session → 401" error_is 401 UNAUTHENTICATED
+
+# ---------------------------------------------------------------- CSRF
+send POST "$TOK3" - /api/sim/201/top-up '{"quota_mb":1024}' -H "Idempotency-Key: k-$RUN-csrf"
+it_check "CSRF: top-up without token → 403" error_is 403 CSRF_FAILED
+send POST "$TOK3" - /api/sim/201/network-type '{"network_type":"5G"}'
+it_check "CSRF: network-type without token → 403" error_is 403 CSRF_FAILED
+send PUT "$TOK3" - /api/sim/201/alerts '{"threshold_percent":80}'
+it_check "CSRF: alerts without token → 403" error_is 403 CSRF_FAILED
+send PATCH "$TOK3" wrong /api/sim/202/voice-options '{"voicemail":true}'
+it_check "CSRF: voice-options with a wrong token → 403" error_is 403 CSRF_FAILED
+send POST "$TOK1" "$CSRF1" /api/sim/201/top-up '{"quota_mb":1024}' -H "Idempotency-Key: k-$RUN-idor"
+it_check "IDOR: A1 tops up A3's line → 404" error_is 404 NOT_FOUND
+
+# ---------------------------------------------------------------- top-up
+send POST "$TOK3" "$CSRF3" /api/sim/201/top-up '{"quota_mb":1024}'
+it_check "top-up: no Idempotency-Key → 400" error_is 400 IDEMPOTENCY_KEY_REQUIRED
+send POST "$TOK3" "$CSRF3" /api/sim/201/top-up '{"quota_mb":2048}' -H "Idempotency-Key: k-$RUN-bad"
+it_check "top-up: size not offered → 400 quota_mb" bash -c "[ $IT_LAST_STATUS = 400 ] && jq -e '.error.field == \"quota_mb\"' '$IT_LAST_BODY' >/dev/null"
+R0=$(fb_remain $MS1)
+B0=$(wh_billables)
+send POST "$TOK3" "$CSRF3" /api/sim/201/top-up '{"quota_mb":1024}' -H "Idempotency-Key: k-$RUN-1"
+it_check "top-up: 200 billed, 1024 MB, 500 JPY" it_json_eq '"\(.data.status) \(.data.quota_mb) \(.data.charge.amount)"' "billed 1024 500.00"
+T1=$(jq -r .data.id "$IT_LAST_BODY")
+it_check "top-up: Freebit quota +1024" test "$(fb_remain $MS1)" = "$((R0 + 1024))"
+it_check "top-up: one AddBillableItem" test "$(wh_billables)" = "$((B0 + 1))"
+it_check "top-up: row billed" test "$(psql_q "SELECT status FROM sim_topups WHERE id = $T1")" = billed
+send POST "$TOK3" "$CSRF3" /api/sim/201/top-up '{"quota_mb":1024}' -H "Idempotency-Key: k-$RUN-1"
+it_check "top-up: same key → same top-up, nothing repeated" bash -c "jq -e '.data.id == $T1' '$IT_LAST_BODY' >/dev/null && [ \$(curl -sS '$WH/__sim/calls' | jq '[.[] | select((.action // \"\" | ascii_downcase) == \"addbillableitem\")] | length') = $((B0 + 1)) ]"
+
+curl -sS -XPOST "$FB/__sim/faults" -H 'Content-Type: application/json' -d '{"match":"/master/addSpec/","status":503,"count":5}' >/dev/null
+R1=$(fb_remain $MS1)
+B1=$(wh_billables)
+send POST "$TOK3" "$CSRF3" /api/sim/201/top-up '{"quota_mb":1024}' -H "Idempotency-Key: k-$RUN-2"
+it_check "top-up, Freebit down: 503" error_is 503 UPSTREAM_UNAVAILABLE
+curl -sS -XDELETE "$FB/__sim/faults" >/dev/null
+it_check "top-up, Freebit down: nothing added" test "$(fb_remain $MS1)" = "$R1"
+it_check "top-up, Freebit down: nothing billed" test "$(wh_billables)" = "$B1"
+it_check "top-up, Freebit down: row failed" test "$(psql_q "SELECT status FROM sim_topups WHERE user_id = $UID3 AND idempotency_key = 'k-$RUN-2'")" = failed
+
+curl -sS -XPOST "$WH/__sim/faults" -H 'Content-Type: application/json' -d '{"match":"AddBillableItem","status":503,"count":1}' >/dev/null
+send POST "$TOK3" "$CSRF3" /api/sim/201/top-up '{"quota_mb":3072}' -H "Idempotency-Key: k-$RUN-3"
+it_check "top-up, WHMCS down: 200 billing_pending" it_json_eq .data.status billing_pending
+it_check "top-up, WHMCS down: quota added anyway" test "$(fb_remain $MS1)" = "$((R1 + 3072))"
+B2=$(wh_billables)
+it_check "bill-pending: billed=1" bash -c "'$CTL' topups bill-pending | grep -qx 'billed=1 failed=0'"
+it_check "bill-pending: one more AddBillableItem" test "$(wh_billables)" = "$((B2 + 1))"
+it_check "bill-pending: again bills nothing" bash -c "'$CTL' topups bill-pending | grep -qx 'billed=0 failed=0'"
+it_check "bill-pending: still exactly one" test "$(wh_billables)" = "$((B2 + 1))"
+it_check "bill-pending: row billed" test "$(psql_q "SELECT status FROM sim_topups WHERE user_id = $UID3 AND idempotency_key = 'k-$RUN-3'")" = billed
+
+# ---------------------------------------------------------------- network type
+send POST "$TOK3" "$CSRF3" /api/sim/201/network-type '{"network_type":"4G"}'
+it_check "network type: same as current → 200, nothing scheduled" it_json_eq '"\(.data.network_type) \(.data.scheduled_at)"' "4G null"
+send POST "$TOK3" "$CSRF3" /api/sim/201/network-type '{"network_type":"5G"}'
+it_check "network type: 202 scheduled" bash -c "[ $IT_LAST_STATUS = 202 ] && jq -e '.data.scheduled_at | test(\"Z$\")' '$IT_LAST_BODY' >/dev/null"
+it_check "network type: job in portal:q:delayed" bash -c "redis-cli -h 127.0.0.1 -p $IT_REDIS_PORT ZRANGE portal:q:delayed 0 -1 | grep -q '\"msisdn\":\"$MS1\"'"
+send POST "$TOK3" "$CSRF3" /api/sim/201/network-type '{"network_type":"5G"}'
+it_check "network type again: 409 OPERATION_TOO_SOON" error_is 409 OPERATION_TOO_SOON
+it_check "network type again: Retry-After" it_header_present Retry-After
+it_check "network type: not called before the gap" test "$(fb_calls contractline)" = 0
+sleep 6
+"$CTL" jobs run-due >/dev/null 2>&1 || true
+it_check "network type: the job ran after the gap" it_wait_for 10 bash -c "[ \$(curl -sS '$FB/__sim/calls' | jq '[.[] | select((.path // .action // \"\") | test(\"contractline\"))] | length') = 1 ]"
+it_check "network type: line pending contractline at Freebit" bash -c "curl -sS '$FB/__sim/state' | jq -e '[.. | objects | select(.account? == \"$MS1\")][0] | tostring | test(\"contractline\")' >/dev/null"
+
+# ---------------------------------------------------------------- other actions
+send PATCH "$TOK3" "$CSRF3" /api/sim/202/voice-options '{"voicemail":true}'
+it_check "voice options on a data-only SIM → 409 SIM_ACTION_NOT_ALLOWED" error_is 409 SIM_ACTION_NOT_ALLOWED
+send POST "$TOK3" "$CSRF3" /api/sim/201/reissue-esim '{"eid":"89049032000000000000000000000099"}'
+it_check "eSIM reissue on a physical SIM → 409 SIM_ACTION_NOT_ALLOWED" error_is 409 SIM_ACTION_NOT_ALLOWED
+send POST "$TOK3" "$CSRF3" /api/sim/201/cancel '{"confirm":false}'
+it_check "cancel without confirm → 400" error_is 400 VALIDATION_FAILED
+
+# ---------------------------------------------------------------- calls and SMS
+get "$TOK3" "/api/sim/201/calls?month=2026-09"
+it_check "calls 2026-09: 200 with records" bash -c "[ $IT_LAST_STATUS = 200 ] && jq -e '(.data.records | length) > 0 and .data.month == \"2026-09\" and .data.total.currency == \"JPY\"' '$IT_LAST_BODY' >/dev/null"
+get "$TOK3" "/api/sim/201/calls?month=2026-08"
+it_check "calls 2026-08: the 3 good rows served" it_json_eq '.data.records | length' 3
+it_check "calls 2026-08: 11 bad lines counted" test "$(rcli GET cdr:calls:202608:meta | jq .bad_lines)" = 11
+it_check "calls: cached per line per month" test "$(rcli EXISTS cdr:calls:$MS1:202608)" = 1
+get "$TOK3" "/api/sim/201/calls?month=2026-11"
+it_check "calls 2026-11 → 404 RECORDS_NOT_AVAILABLE" error_is 404 RECORDS_NOT_AVAILABLE
+get "$TOK3" "/api/sim/202/sms?month=2026-09"
+it_check "sms 2026-09 of 202: 2 rows" it_json_eq '.data.records | length' 2
+get "$TOK1" "/api/sim/201/calls?month=2026-09"
+it_check "IDOR: A1 on A3's calls (cached) → 404" error_is 404 NOT_FOUND
+
+# ---------------------------------------------------------------- alerts, notifications
+send PUT "$TOK3" "$CSRF3" /api/sim/201/alerts '{"threshold_percent":40}'
+it_check "alerts: 40% → 400" error_is 400 VALIDATION_FAILED
+send PUT "$TOK3" "$CSRF3" /api/sim/201/alerts '{"threshold_percent":80}'
+it_check "alerts: PUT 80 → 200" it_json_eq .data.threshold_percent 80
+get "$TOK3" /api/sim/201/alerts
+it_check "alerts: GET → 80" it_json_eq .data.threshold_percent 80
+curl -sS -XPATCH "$FB/__sim/lines/$MS1" -H 'Content-Type: application/json' -d '{"quota":0}' >/dev/null
+rcli DEL freebit:line:$MS1:traffic >/dev/null
+get "$TOK3" /api/sim/201
+rcli DEL freebit:line:$MS1:traffic >/dev/null
+get "$TOK3" /api/sim/201
+get "$TOK3" /api/notifications
+it_check "notifications: one usage alert (once per month)" it_json_eq '[.data[] | select(.kind == "usage_alert")] | length' 1
+
+# ---------------------------------------------------------------- Freebit down
+get "$TOK3" /api/sim/201
+rcli DEL freebit:line:$MS1:detail freebit:line:$MS1:traffic >/dev/null
+curl -sS -XPOST "$FB/__sim/faults" -H 'Content-Type: application/json' -d '{"match":"/mvno/getDetail/","status":503,"count":10}' >/dev/null
+get "$TOK3" /api/sim/201
+it_check "Freebit down, stale copy: 200 stale" it_json_eq '"\(.data.msisdn) \(.data.stale)"' "$MS1 true"
+get "$TOK3" /api/sim/202
+it_check "Freebit down, no copy: 503" error_is 503 UPSTREAM_UNAVAILABLE
+curl -sS -XDELETE "$FB/__sim/faults" >/dev/null
+
+it_summary
