@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/json.h"
 #include "domain/billing.h"
@@ -155,4 +156,67 @@ void domain_client_summary_list_clear(struct domain_client_summary_list *l)
 		return;
 	free(l->v);
 	memset(l, 0, sizeof(*l));
+}
+
+/* ---- validation ------------------------------------------------------------ */
+
+int domain_postcode_valid(const char *s)
+{
+	size_t i;
+
+	if (!s || strlen(s) != 8 || s[3] != '-')
+		return 0;
+	for (i = 0; i < 8; i++)
+		if (i != 3 && (s[i] < '0' || s[i] > '9'))
+			return 0;
+	return 1;
+}
+
+/* The romanised names WHMCS holds in `state` (fixtures and AddClient). */
+static const char *const prefectures[47] = {
+	"Hokkaido", "Aomori", "Iwate", "Miyagi", "Akita", "Yamagata", "Fukushima",
+	"Ibaraki", "Tochigi", "Gunma", "Saitama", "Chiba", "Tokyo", "Kanagawa",
+	"Niigata", "Toyama", "Ishikawa", "Fukui", "Yamanashi", "Nagano", "Gifu",
+	"Shizuoka", "Aichi", "Mie", "Shiga", "Kyoto", "Osaka", "Hyogo", "Nara",
+	"Wakayama", "Tottori", "Shimane", "Okayama", "Hiroshima", "Yamaguchi",
+	"Tokushima", "Kagawa", "Ehime", "Kochi", "Fukuoka", "Saga", "Nagasaki",
+	"Kumamoto", "Oita", "Miyazaki", "Kagoshima", "Okinawa",
+};
+
+int domain_prefecture_canonical(const char *s, char *out, size_t size)
+{
+	size_t i;
+
+	if (!s)
+		return 0;
+	for (i = 0; i < sizeof prefectures / sizeof prefectures[0]; i++) {
+		if (strcasecmp(s, prefectures[i]) == 0) {
+			if (out && size)
+				snprintf(out, size, "%s", prefectures[i]);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int domain_phone_valid(const char *s)
+{
+	size_t digits = 0;
+	int prev_sep = 1;    /* no separator first, none twice */
+
+	if (!s)
+		return 0;
+	if (*s == '+')
+		s++;
+	for (; *s; s++) {
+		if (*s >= '0' && *s <= '9') {
+			digits++;
+			prev_sep = 0;
+		} else if ((*s == '-' || *s == ' ') && !prev_sep) {
+			prev_sep = 1;
+		} else {
+			return 0;
+		}
+	}
+	return !prev_sep && digits >= 10 && digits <= 15;
 }

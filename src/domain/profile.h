@@ -67,4 +67,16 @@ int domain_clients_from_whmcs(struct json_object *reply, struct domain_client_su
 	struct pt_err *err);
 void domain_client_summary_list_clear(struct domain_client_summary_list *l);
 
+/* ---- validation of what a customer sends (PATCH /api/account/profile) ---- */
+
+/* Japanese postcode "NNN-NNNN" (ASCII digits). 1 valid, 0 not. */
+int domain_postcode_valid(const char *s);
+/* One of the 47 prefectures by its romanised name as WHMCS stores it
+ * ("Tokyo", "Osaka"…), case-insensitively; the canonical spelling is copied
+ * into out. 1 valid, 0 not. */
+int domain_prefecture_canonical(const char *s, char *out, size_t size);
+/* Phone: optional leading '+', then digits with single '-' or ' ' between
+ * them, 10..15 digits in all ("03-1234-5678", "+81 90 1234 5678"). */
+int domain_phone_valid(const char *s);
+
 #endif
