@@ -657,6 +657,20 @@ static void md_type(FILE *out, const struct config_key *k)
 	}
 }
 
+/* Defaults under the install prefix are written as $(pkgdatadir)/…: the doc
+ * is committed once and must not depend on the prefix a build was configured
+ * with (make distcheck installs under its own). */
+static void md_default(FILE *out, const char *def)
+{
+	size_t n = strlen(PKGDATADIR);
+
+	if (strncmp(def, PKGDATADIR "/", n + 1) == 0) {
+		fputs("$(pkgdatadir)", out);
+		def += n;
+	}
+	md_cell(out, def);
+}
+
 void config_print_markdown(FILE *out)
 {
 	fputs("# Configuration reference\n\n"
@@ -686,7 +700,7 @@ void config_print_markdown(FILE *out)
 		fprintf(out, "| `%s` | ", k->name);
 		if (k->def) {
 			fputc('`', out);
-			md_cell(out, k->def);
+			md_default(out, k->def);
 			fputc('`', out);
 		} else {
 			fputs("—", out);
