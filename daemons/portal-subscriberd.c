@@ -25,6 +25,7 @@
 #include "core/config.h"
 #include "core/http.h"
 #include "core/log.h"
+#include "app/catalog.h"
 #include "salesforce/auth.h"
 #include "salesforce/avro.h"
 #include "salesforce/pubsub.h"
@@ -229,22 +230,16 @@ static int enqueue_provision(struct worker *w, const struct pubsub_event *pe, co
 	return 0;
 }
 
+/* Product2 / PricebookEntry changed (or a start from a preset, which may
+ * have skipped changes): app_catalog_invalidate bumps catalog:gen before it
+ * drops the shared keys, so a catalog read that raced this event cannot
+ * write its stale body back (docs/catalog.md). */
 static int flush_catalog(struct worker *w, const char *why)
 {
-	struct buf key;
-	long n = 0;
-	char b[24];
-	int rc;
-
-	buf_init(&key, CACHE_KEY_MAX);
-	rc = cache_key_global(&key, "catalog", NULL, &w->err);
-	if (rc == 0)
-		rc = cache_del_prefix(w->redis, buf_cstr(&key), &n, &w->err);
-	if (rc == 0)
-		log_info("catalog cache invalidated", "channel", w->topic, "reason", why,
-			"deleted", log_itoa(n, b));
-	buf_free(&key);
-	return rc;
+	if (app_catalog_invalidate(w->redis, NULL, &w->err) < 0)
+		return -1;
+	log_info("catalog cache invalidated", "channel", w->topic, "reason", why);
+	return 0;
 }
 
 static int del_acct_key(struct worker *w, const char *acct, const char *suffix, int prefix)
@@ -269,7 +264,9 @@ static int eligibility_changed(struct worker *w)
 		log_error("invalid AccountId__c in Platform Event: skipped", "channel", w->topic);
 		return 0;
 	}
-	if (del_acct_key(w, acct, "eligibility", 0) < 0 || del_acct_key(w, acct, "catalog", 1) < 0)
+	/* eligibility + personalised catalog keys, with the account's generation
+	 * bumped first (same race as flush_catalog) */
+	if (app_catalog_invalidate(w->redis, acct, &w->err) < 0)
 		return -1;
 	log_info("account catalog cache invalidated", "account_id", acct, "channel", w->topic);
 	return 0;

@@ -89,10 +89,12 @@ it_check "rejected cursor: resumed" it_wait_for 10 stream_open
 # event published meanwhile is, by LATEST's definition, not theirs.
 it_check "Product2 channel subscribed" it_wait_for 30 stream_open /data/Product2ChangeEvent
 it_check "eligibility channel subscribed" it_wait_for 30 stream_open /event/AccountEligibilityChanged__e
-$RCLI SET catalog:it-subscriber x >/dev/null
+$RCLI SET catalog:public:it-subscriber x >/dev/null
+$RCLI DEL catalog:gen >/dev/null
 curl -s -XPATCH "$SF/__sim/sobjects/Product2/$PRODUCT" -H 'content-type: application/json' \
 	-d '{"Name":"Fiber 1 Gbps (renamed by t_subscriber)"}' >/dev/null
-it_check "Product2 change: catalog:* dropped" it_wait_for 10 key_gone catalog:it-subscriber
+it_check "Product2 change: catalog:public:* dropped" it_wait_for 10 key_gone catalog:public:it-subscriber
+it_check "Product2 change: catalog generation bumped (app_catalog_invalidate)" test -n "$($RCLI GET catalog:gen)"
 $RCLI SET "acct:$ACCT:eligibility" x >/dev/null
 $RCLI SET "acct:$ACCT:catalog:internet" x >/dev/null
 curl -s -XPOST "$SF/__sim/events/AccountEligibilityChanged__e" -H 'content-type: application/json' \
