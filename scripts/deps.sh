@@ -23,6 +23,8 @@ PORTAL_PACKAGES=(
 	openssh-server openssh-client
 	# test tools
 	curl jq valgrind wrk hyperfine netcat-openbsd procps psmisc util-linux ca-certificates
+	# security suite (tests/security: SQL injection probe of login and sign-up)
+	sqlmap
 	# simulators (Debian's python3 with these modules; never pip)
 	python3 python3-grpcio python3-protobuf python3-avro python3-pytest python3-grpc-tools
 	python3-cryptography python3-aiosmtpd
