@@ -598,21 +598,6 @@ int app_catalog_items_load(struct app_catalog *c, struct app_catalog_items *out,
 	return rc;
 }
 
-/* The subset of the Account the catalog needs, as Salesforce names it, so
- * the cached copy goes through the same mapper as a live one. */
-static struct json_object *eligibility_record(struct json_object *rec)
-{
-	static const char *const fields[] = {
-		"Id", "Internet_Eligibility__c", "SIM_Family_Discount__c",
-	};
-	struct json_object *o = json_object_new_object(), *v;
-
-	for (size_t i = 0; o && i < sizeof fields / sizeof fields[0]; i++)
-		if (json_object_object_get_ex(rec, fields[i], &v))
-			json_object_object_add(o, fields[i], json_object_get(v));
-	return o;
-}
-
 static int account_from_cache(struct app_catalog *c, const char *key, struct domain_account *a)
 {
 	struct buf v;
@@ -671,7 +656,7 @@ int app_catalog_account_load(struct app_catalog *c, const char *sf_account_id,
 		rc = 0;
 		goto out;
 	}
-	sub = eligibility_record(json_object_array_get_idx(rows, 0));
+	sub = domain_account_eligibility_record(json_object_array_get_idx(rows, 0));
 	if (!sub || domain_account_from_sf(sub, out, err) != 0) {
 		upstream_down(err, "account");
 		goto out;

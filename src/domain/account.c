@@ -169,3 +169,16 @@ struct json_object *domain_account_sf_portal_active(const char *whmcs_client_id)
 	domain_json_add_str(o, "WHMCS_Client_ID__c", whmcs_client_id);
 	return o;
 }
+
+struct json_object *domain_account_eligibility_record(struct json_object *rec)
+{
+	static const char *const fields[] = {
+		"Id", "Internet_Eligibility__c", "SIM_Family_Discount__c",
+	};
+	struct json_object *o = json_object_new_object(), *v;
+
+	for (size_t i = 0; o && i < sizeof fields / sizeof fields[0]; i++)
+		if (json_object_object_get_ex(rec, fields[i], &v))
+			json_object_object_add(o, fields[i], json_object_get(v));
+	return o;
+}

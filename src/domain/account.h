@@ -31,6 +31,10 @@ int domain_account_from_sf(struct json_object *rec, struct domain_account *out,
 /* {"id","name","customer_number","email","portal_status","whmcs_client_id",
  *  "eligibility":[…],"family_discount":bool} */
 struct json_object *domain_account_json(const struct domain_account *a);
+/* The subset of an Account record the catalog caches (id, eligibility groups,
+ * family discount), still in Salesforce's names so that the cached copy goes
+ * through domain_account_from_sf like a live one. New object, or NULL. */
+struct json_object *domain_account_eligibility_record(struct json_object *rec);
 /* 1 if the account may order a product of this eligibility group ("" = anyone). */
 int domain_account_eligible(const struct domain_account *a, const char *group);
 
