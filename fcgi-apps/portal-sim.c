@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/catalog.h"
 #include "app/sim.h"
 #include "app/sim_topup.h"
 #include "freebit/client.h"
+#include "salesforce/rest.h"
 #include "web/app.h"
 #include "web/guard.h"
 #include "whmcs/client.h"
@@ -16,6 +18,8 @@
 struct sim_app {
 	struct whmcs_client *whmcs;
 	struct freebit_client *fb;
+	struct sf_client *sf;           /* the catalog of a plan change */
+	char pricebook_id[SF_ID_LEN18 + 1];
 	long gap_s;
 };
 
@@ -33,9 +37,11 @@ static int prologue(struct web_request *req, struct session *s, struct sim_deps 
 	d->fb = st->fb;
 	d->cfg = web_ctx_config(req->ctx);
 	d->gap_s = st->gap_s;
+	d->sf = st->sf;
+	d->pricebook_id = st->pricebook_id;
 	if (!l)
 		return 0;
-	struct sim_who who = { s->user_id, s->whmcs_client_id };
+	struct sim_who who = { s->user_id, s->whmcs_client_id, s->sf_account_id };
 	return sim_resolve(d, &who, web_param(req, "id"), l, err);
 }
 
@@ -46,7 +52,7 @@ static int prologue(struct web_request *req, struct session *s, struct sim_deps 
 	struct json_object *out = NULL;                                       \
 	if (prologue(req, &s, &d, (line) ? &l : NULL, err) != 0)              \
 		return -1;                                                    \
-	struct sim_who who = { s.user_id, s.whmcs_client_id };                \
+	struct sim_who who = { s.user_id, s.whmcs_client_id, s.sf_account_id }; \
 	(void)who
 
 static int h_detail(struct web_request *req, struct pt_err *err)
@@ -87,7 +93,7 @@ static int h_network(struct web_request *req, struct pt_err *err)
 static int h_plan(struct web_request *req, struct pt_err *err)
 {
 	PROLOGUE(1);
-	if (sim_change_plan(&d, &l, req->body, req->body_len, &out, err) != 0)
+	if (sim_change_plan(&d, &who, &l, req->body, req->body_len, &out, err) != 0)
 		return -1;
 	return web_reply_json(req, 200, out);
 }
@@ -169,6 +175,10 @@ static int init(struct web_ctx *ctx, struct pt_err *err)
 		return -1;
 	if (!(st->whmcs = whmcs_client_from_config(cfg, err)))
 		return -1;
+	/* The Salesforce token is shared through Redis (sf:auth:token). */
+	if (app_catalog_pricebook_from_config(cfg, st->pricebook_id, err) != 0 ||
+	    !(st->sf = sf_client_new_config(cfg, web_ctx_redis(ctx), err)))
+		return -1;
 	/* The authKey is shared through Redis (freebit:auth:token). */
 	st->fb = freebit_client_from_config(cfg, web_ctx_redis(ctx), err);
 	return st->fb ? 0 : -1;
@@ -181,6 +191,7 @@ static void fini(struct web_ctx *ctx)
 	if (!st)
 		return;
 	freebit_client_free(st->fb);
+	sf_client_free(st->sf);
 	whmcs_client_free(st->whmcs);
 	free(st);
 	web_ctx_set_user(ctx, NULL);
@@ -204,7 +215,8 @@ static const struct web_route routes[] = {
 
 static const char *const required[] = {
 	"DATABASE_URL", "REDIS_URL", "WHMCS_API_URL", "WHMCS_API_IDENTIFIER", "WHMCS_API_SECRET",
-	"FREEBIT_BASE_URL", "FREEBIT_OEM_ID", "FREEBIT_OEM_KEY", NULL,
+	"FREEBIT_BASE_URL", "FREEBIT_OEM_ID", "FREEBIT_OEM_KEY", "SF_LOGIN_URL", "SF_CLIENT_ID",
+	"SF_USERNAME", "PORTAL_PRICEBOOK_ID", NULL,
 };
 
 static const struct web_app_def app = {

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "app/catalog.h"
 #include "app/jobs.h"
 #include "app/sim.h"
 #include "core/buf.h"
@@ -686,12 +687,61 @@ static int plan_code_valid(const char *s)
 	return n >= 1 && n <= 32;
 }
 
-int sim_change_plan(struct sim_deps *d, const struct sim_line_ref *l, const char *body,
-	size_t len, struct json_object **out, struct pt_err *err)
+/* The catalog's SIM plan for a Freebit plan code and the price the account
+ * pays for it → the WHMCS side of the change. */
+static int plan_product(struct sim_deps *d, const struct sim_who *who, const char *code,
+	long *pid, char *price, size_t price_size, struct pt_err *err)
+{
+	struct app_catalog c = { .sf = d->sf, .redis = d->redis };
+	struct app_catalog_items items = { 0 };
+	struct domain_account acct;
+	const struct domain_catalog_item *it = NULL;
+	int rc = -1;
+
+	memset(&acct, 0, sizeof acct);
+	if (!d->sf || !d->pricebook_id)
+		return pt_err_set(err, PT_INTERNAL, "plan change: no catalog configured");
+	str_lcpy(c.pricebook_id, d->pricebook_id, sizeof c.pricebook_id);
+	if (app_catalog_items_load(&c, &items, err) != 0)
+		goto fail;
+	for (size_t i = 0; i < items.n && !it; i++)
+		if (!strcmp(items.v[i].category, "sim") && !strcmp(items.v[i].item_class, "Plan") &&
+		    !strcmp(items.v[i].freebit_plan_code, code) && items.v[i].whmcs_pid > 0 &&
+		    items.v[i].price[0])
+			it = &items.v[i];
+	if (!it) {
+		pt_err_field(err, PT_VALIDATION_FAILED, "plan_code", "not a SIM plan of the catalog");
+		goto out;
+	}
+	if (who->sf_account_id && who->sf_account_id[0] &&
+	    app_catalog_account_load(&c, who->sf_account_id, &acct, err) != 0)
+		goto fail;
+	*pid = it->whmcs_pid;
+	str_lcpy(price, app_catalog_price_for(it, who->sf_account_id && who->sf_account_id[0] ?
+		&acct : NULL), price_size);
+	rc = 0;
+	goto out;
+fail:
+	/* Nothing is called or scheduled without the catalog. */
+	if (err->code != PT_MAINTENANCE) {
+		err->code = PT_UPSTREAM_UNAVAILABLE;
+		if (!err->retry_after)
+			err->retry_after = 30;
+	}
+out:
+	app_catalog_items_free(&items);
+	return rc;
+}
+
+int sim_change_plan(struct sim_deps *d, const struct sim_who *who, const struct sim_line_ref *l,
+	const char *body, size_t len, struct json_object **out, struct pt_err *err)
 {
 	struct json_object *b = parse_body(body, len, err);
 	const char *code = NULL;
-	char run[9], eff[11];
+	char run[9], eff[11], price[DOMAIN_DECIMAL_MAX], payload[DELAYED_JOB_MAX];
+	struct tm tm = { 0 };
+	long pid = 0;
+	long long due;
 	int y, m, dd, rc = -1;
 
 	if (!b || json_get_str(b, "plan_code", 1, 32, &code, err) != 0)
@@ -700,13 +750,38 @@ int sim_change_plan(struct sim_deps *d, const struct sim_line_ref *l, const char
 		pt_err_field(err, PT_VALIDATION_FAILED, "plan_code", "bad plan code");
 		goto out;
 	}
+	if (plan_product(d, who, code, &pid, price, sizeof price, err) != 0)
+		goto out;
 	today_jst(&y, &m, &dd);
 	sim_next_month_first(y, m, run);
+	/* Due at 00:00 JST of the effective date. */
+	tm.tm_year = atoi(run) / 10000 - 1900;
+	tm.tm_mon = atoi(run) / 100 % 100 - 1;
+	tm.tm_mday = 1;
+	due = (long long)timegm(&tm) - 9 * 3600;
 	if (claim(d, l->msisdn, "plan", err) != 0)
 		goto out;
-	if (with_claim(d, l, "plan", freebit_change_plan(d->fb, l->msisdn, code, run, err),
-		err) != 0)
+	/* The job first: a change Freebit accepted never misses its WHMCS side. */
+	if (jobs_plan_change_payload(l->service_id, pid, price, payload, sizeof payload, err) ||
+	    delayed_schedule(d->redis, NULL, due * 1000, payload, err) != 0) {
+		settle(d, l->msisdn, -1, err);   /* the claim is given back */
 		goto out;
+	}
+	if (with_claim(d, l, "plan", freebit_change_plan(d->fb, l->msisdn, code, run, err),
+		err) != 0) {
+		struct pt_err e = { 0 };
+		redisReply *del = redis_cmd(d->redis, &e, "ZREM %s %s", DELAYED_KEY, payload);
+
+		if (!del || del->type != REDIS_REPLY_INTEGER || del->integer != 1)
+			log_error("plan change failed but its WHMCS job was not taken back",
+				"service_id", log_itoa(l->service_id, (char[24]){ 0 }),
+				"error", e.detail);
+		if (del)
+			freeReplyObject(del);
+		goto out;
+	}
+	log_info("plan change: WHMCS update scheduled", "msisdn", l->msisdn, "plan_code", code,
+		"effective_date", run);
 	sim_dashed(run, eff);
 	*out = json_object_new_object();
 	json_object_object_add(*out, "plan_code", json_object_new_string(code));

@@ -18,6 +18,7 @@ struct db;
 struct redis;
 struct whmcs_client;
 struct freebit_client;
+struct sf_client;
 
 struct sim_deps {
 	struct db *db;
@@ -26,12 +27,17 @@ struct sim_deps {
 	struct freebit_client *fb;
 	const struct pt_config *cfg;
 	long gap_s;                  /* FREEBIT_CHANGE_GAP_S */
+	/* The catalog a plan change maps its plan code through (resolutions
+	 * §21): Salesforce and PORTAL_PRICEBOOK_ID. */
+	struct sf_client *sf;
+	const char *pricebook_id;
 };
 
 /* The session's subject: ids from the session only. */
 struct sim_who {
 	const char *user_id;
 	const char *whmcs_client_id;
+	const char *sf_account_id;   /* "" / NULL: public prices */
 };
 
 /* A WHMCS service of the account that is a SIM. */
@@ -66,8 +72,13 @@ int sim_usage(struct sim_deps *d, const struct sim_who *who, const struct sim_li
 /* Actions: *status = the HTTP status to answer with *out. */
 int sim_network_type(struct sim_deps *d, const struct sim_line_ref *l, const char *body,
 	size_t len, int *status, struct json_object **out, struct pt_err *err);
-int sim_change_plan(struct sim_deps *d, const struct sim_line_ref *l, const char *body,
-	size_t len, struct json_object **out, struct pt_err *err);
+/* Plan change (resolutions §21): the plan code must be a SIM plan of the
+ * catalog mapped to a WHMCS product (else 400 naming plan_code); the WHMCS
+ * update (that product's pid and the price the account pays) is scheduled
+ * as a delayed job due on the effective date before Freebit is called, and
+ * taken back when the call fails. */
+int sim_change_plan(struct sim_deps *d, const struct sim_who *who, const struct sim_line_ref *l,
+	const char *body, size_t len, struct json_object **out, struct pt_err *err);
 int sim_voice_options(struct sim_deps *d, const struct sim_line_ref *l, const char *body,
 	size_t len, struct json_object **out, struct pt_err *err);
 int sim_cancel(struct sim_deps *d, const struct sim_line_ref *l, const char *body,

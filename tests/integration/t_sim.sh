@@ -10,6 +10,9 @@
 #     `portalctl topups bill-pending`;
 #   * network type twice → 202 then 409 OPERATION_TOO_SOON, the delayed job
 #     runs after the short gap (FREEBIT_CHANGE_GAP_S=5 in the harness);
+#   * plan change → 200 {effective_date}, the WHMCS UpdateClientProduct job
+#     listed by `portalctl jobs list` and run once by `jobs run-due` when
+#     forced due (resolutions §21);
 #   * voice options on a data-only SIM → 409 SIM_ACTION_NOT_ALLOWED;
 #   * calls: 2026-09 served, 2026-08 with 11 bad lines counted (good rows
 #     served), 2026-11 → 404 RECORDS_NOT_AVAILABLE;
@@ -172,6 +175,27 @@ send POST "$TOK3" "$CSRF3" /api/sim/201/reissue-esim '{"eid":"890490320000000000
 it_check "eSIM reissue on a physical SIM → 409 SIM_ACTION_NOT_ALLOWED" error_is 409 SIM_ACTION_NOT_ALLOWED
 send POST "$TOK3" "$CSRF3" /api/sim/201/cancel '{"confirm":false}'
 it_check "cancel without confirm → 400" error_is 400 VALIDATION_FAILED
+
+# ---------------------------------------------------------------- plan change (resolutions §21)
+wh_updates() { curl -sS "$WH/__sim/calls" | jq '[.[] | select((.action // "" | ascii_downcase) == "updateclientproduct") | select((.status // 200) == 200)] | length'; }
+wh_service() { curl -sS "$WH/__sim/state" | jq -r --argjson id "$1" '[.. | objects | select(.id? == $id and .clientid? != null and .pid? != null)][0] | "\(.pid) \(.recurringamount)"'; }
+send POST "$TOK3" "$CSRF3" /api/sim/202/plan '{"plan_code":"NOT_A_PLAN"}'
+it_check "plan change: code not in the catalog → 400 plan_code" bash -c "[ $IT_LAST_STATUS = 400 ] && jq -e '.error.field == \"plan_code\"' '$IT_LAST_BODY' >/dev/null"
+U0=$(wh_updates)
+EFF=$(TZ=Asia/Tokyo date -d "$(TZ=Asia/Tokyo date +%Y-%m-01) +1 month" +%F)
+send POST "$TOK3" "$CSRF3" /api/sim/202/plan '{"plan_code":"PASI_3G"}'
+it_check "plan change: 200 effective the 1st of next month (JST)" bash -c "[ $IT_LAST_STATUS = 200 ] && jq -e '.data.effective_date == \"$EFF\"' '$IT_LAST_BODY' >/dev/null"
+it_check "plan change: Freebit has the next plan" bash -c "curl -sS '$FB/__sim/state' | jq -e '[.. | objects | select(.account? == \"08012340002\")][0].nextPlanCode == \"PASI_3G\"' >/dev/null"
+it_check "plan change: WHMCS not updated yet" test "$(wh_updates)" = "$U0"
+JOB=$("$CTL" jobs list 2>/dev/null | grep '"whmcs_plan_change"' | grep '"service_id":202' | sed 's/^.* job=//')
+it_check "plan change: jobs list shows the WHMCS job (pid 10, family price 890.00)" bash -c "jq -e '.pid == 10 and .recurring_amount == \"890.00\"' <<<'$JOB' >/dev/null"
+it_check "plan change: due on the effective date" test "$(rcli ZSCORE portal:q:delayed "$JOB")" = "$(( $(TZ=Asia/Tokyo date -d "$EFF 00:00" +%s) * 1000 ))"
+rcli ZADD portal:q:delayed XX 0 "$JOB" >/dev/null
+"$CTL" jobs run-due >/dev/null 2>&1
+"$CTL" jobs run-due >/dev/null 2>&1
+it_check "plan change: the job updated the WHMCS service (pid 10, 890.00)" test "$(wh_service 202)" = "10 890.00"
+it_check "plan change: UpdateClientProduct exactly once" test "$(wh_updates)" = "$((U0 + 1))"
+it_check "plan change: job gone" bash -c "! redis-cli -h 127.0.0.1 -p $IT_REDIS_PORT ZRANGE portal:q:delayed 0 -1 | grep -q '\"service_id\":202'"
 
 # ---------------------------------------------------------------- calls and SMS
 get "$TOK3" "/api/sim/201/calls?month=2026-09"
