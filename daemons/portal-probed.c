@@ -6,9 +6,7 @@
  * SIGHUP re-opens logs and reloads the config. */
 #include "config.h"
 
-#include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +15,7 @@
 
 #include "app/probes.h"
 #include "core/config.h"
+#include "core/daemon.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "freebit/client.h"
@@ -27,16 +26,6 @@
 
 /* Longest single sleep: a changed clock or a lost signal costs at most this. */
 #define SLEEP_MAX_S 30
-
-static volatile sig_atomic_t stop_flag, hup_flag;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGHUP)
-		hup_flag = 1;
-	else
-		stop_flag = 1;
-}
 
 struct prober {
 	const char *config_path;
@@ -149,9 +138,9 @@ static int loop(struct prober *p, int once)
 		due[i] = mono_now();
 		enabled[i] = 1;
 	}
-	while (!stop_flag) {
-		if (hup_flag) {
-			hup_flag = 0;
+	while (!daemon_stop_flag) {
+		if (daemon_hup_flag) {
+			daemon_hup_flag = 0;
 			reload(p);
 		}
 		i = probe_sched_next(due, enabled, PROBE_NSYSTEMS, mono_now(), &wait_s);
@@ -167,19 +156,9 @@ static int loop(struct prober *p, int once)
 		if (once)
 			enabled[i] = 0;
 	}
-	if (stop_flag)
+	if (daemon_stop_flag)
 		log_info("SIGTERM: stopping after the current probe");
 	return 0;
-}
-
-static int write_pidfile(const char *path)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f)
-		return -1;
-	fprintf(f, "%ld\n", (long)getpid());
-	return fclose(f);
 }
 
 static void usage(FILE *out)
@@ -190,19 +169,6 @@ static void usage(FILE *out)
 		"  -c CONFIG   configuration file (default $PORTAL_CONFIG, else "
 		SYSCONFDIR "/portal/portal.conf)\n"
 		"  --once      run every probe once in the foreground, then exit\n");
-}
-
-static void signals_install(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 }
 
 int main(int argc, char **argv)
@@ -229,35 +195,28 @@ int main(int argc, char **argv)
 	}
 	log_init("portal-probed", LOG_LVL_INFO, 0);
 	/* Validate before detaching, while errors can still reach the terminal. */
-	p.cfg = config_load(p.config_path, &err);
-	if (!p.cfg || config_validate(p.cfg, required, &err)) {
-		fprintf(stderr, "portal-probed: configuration: %s\n", err.detail);
-		config_free(p.cfg);
+	if (!(p.cfg = daemon_config_check("portal-probed", p.config_path, required)))
 		return PT_EXIT_CONFIG;
-	}
 	config_free(p.cfg);
 	p.cfg = NULL;
-	if (!fg && daemon(0, 0)) {
-		fprintf(stderr, "portal-probed: daemon: %s\n", strerror(errno));
+	if (daemon_detach("portal-probed", fg))
 		return 71;
-	}
 	if (prober_open(&p, &err)) {
 		log_crit("configuration invalid", "error", err.detail);
 		fprintf(stderr, "portal-probed: %s\n", err.detail);
 		prober_close(&p);
 		return PT_EXIT_CONFIG;
 	}
-	if (pidfile && write_pidfile(pidfile)) {
+	if (pidfile && daemon_pidfile_write(pidfile)) {
 		log_crit("cannot write pid file", "path", pidfile);
 		prober_close(&p);
 		return 73;
 	}
-	signals_install();
+	daemon_signals_install();
 	log_info("portal-probed started", "mode", once ? "once" : "scheduled");
 	rc = loop(&p, once);
 	prober_close(&p);
-	if (pidfile)
-		unlink(pidfile);
+	daemon_pidfile_remove(pidfile);
 	log_close();
 	return rc;
 }

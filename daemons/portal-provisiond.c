@@ -5,10 +5,8 @@
  * current job and exits 0; SIGHUP re-opens logs and reloads the config. */
 #include "config.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +16,7 @@
 #include "app/outbox.h"
 #include "app/provisioning.h"
 #include "core/config.h"
+#include "core/daemon.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "freebit/client.h"
@@ -37,16 +36,6 @@
  * submits it soon after Salesforce is back. */
 #define OUTBOX_POLL_MS 5000
 #define OUTBOX_PER_POLL 50
-
-static volatile sig_atomic_t stop_flag, hup_flag;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGHUP)
-		hup_flag = 1;
-	else
-		stop_flag = 1;
-}
 
 struct worker {
 	const char *config_path;
@@ -212,9 +201,9 @@ static int loop(struct worker *w)
 	struct pt_err err = { 0 };
 	int ready = 0, rc;
 
-	while (!stop_flag) {
-		if (hup_flag) {
-			hup_flag = 0;
+	while (!daemon_stop_flag) {
+		if (daemon_hup_flag) {
+			daemon_hup_flag = 0;
 			reload(w);
 			ready = 0;
 		}
@@ -234,23 +223,13 @@ static int loop(struct worker *w)
 		} else if (rc == 1) {
 			handle_job(w, &job);
 		}
-		if (!stop_flag)
+		if (!daemon_stop_flag)
 			run_due_jobs(w);
-		if (!stop_flag)
+		if (!daemon_stop_flag)
 			drain_outbox(w);
 	}
 	log_info("SIGTERM: stopping after the current job");
 	return 0;
-}
-
-static int write_pidfile(const char *path)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f)
-		return -1;
-	fprintf(f, "%ld\n", (long)getpid());
-	return fclose(f);
 }
 
 static void usage(FILE *out)
@@ -266,7 +245,6 @@ int main(int argc, char **argv)
 {
 	struct worker w = { 0 };
 	struct pt_err err = { 0 };
-	struct sigaction sa;
 	const char *pidfile = NULL;
 	char host[64];
 	int fg = 0, c, rc;
@@ -285,18 +263,12 @@ int main(int argc, char **argv)
 		snprintf(host, sizeof host, "localhost");
 	host[sizeof host - 1] = '\0';
 	/* Validate before detaching, while errors can still reach the terminal. */
-	w.cfg = config_load(w.config_path, &err);
-	if (!w.cfg || config_validate(w.cfg, required, &err)) {
-		fprintf(stderr, "portal-provisiond: configuration: %s\n", err.detail);
-		config_free(w.cfg);
+	if (!(w.cfg = daemon_config_check("portal-provisiond", w.config_path, required)))
 		return PT_EXIT_CONFIG;
-	}
 	config_free(w.cfg);
 	w.cfg = NULL;
-	if (!fg && daemon(0, 0)) {
-		fprintf(stderr, "portal-provisiond: daemon: %s\n", strerror(errno));
+	if (daemon_detach("portal-provisiond", fg))
 		return 71;
-	}
 	snprintf(w.consumer, sizeof w.consumer, "%s:%ld", host, (long)getpid());
 	if (worker_open(&w, &err)) {
 		log_crit("configuration invalid", "error", err.detail);
@@ -304,24 +276,17 @@ int main(int argc, char **argv)
 		worker_close(&w);
 		return PT_EXIT_CONFIG;
 	}
-	if (pidfile && write_pidfile(pidfile)) {
+	if (pidfile && daemon_pidfile_write(pidfile)) {
 		log_crit("cannot write pid file", "path", pidfile);
 		worker_close(&w);
 		return 73;
 	}
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	daemon_signals_install();
 	log_info("portal-provisiond started", "consumer", w.consumer, "stream", QUEUE_STREAM,
 		"group", QUEUE_GROUP);
 	rc = loop(&w);
 	worker_close(&w);
-	if (pidfile)
-		unlink(pidfile);
+	daemon_pidfile_remove(pidfile);
 	log_close();
 	return rc;
 }

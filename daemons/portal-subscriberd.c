@@ -10,7 +10,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -23,6 +22,7 @@
 #include <json-c/json.h>
 
 #include "core/config.h"
+#include "core/daemon.h"
 #include "core/http.h"
 #include "core/log.h"
 #include "app/catalog.h"
@@ -42,8 +42,6 @@
 #define BACKOFF_CAP_S 60             /* salesforce-pubsub.md §6 */
 #define RETRY_FATAL_S 600            /* NOT_FOUND, PERMISSION_DENIED, UNIMPLEMENTED */
 #define STABLE_S 60                  /* up this long: backoff resets */
-
-static volatile sig_atomic_t g_term, g_hup;
 
 enum chan_kind { CH_PROVISION, CH_ELIGIBILITY, CH_CATALOG, CH_ORDERS };
 
@@ -128,7 +126,7 @@ static void nap(struct worker *w, double s)
 {
 	struct timespec ts = { 0, 200 * 1000000L };
 
-	for (double t = 0; t < s && !g_term && !w->stop_stream; t += 0.2)
+	for (double t = 0; t < s && !daemon_stop_flag && !w->stop_stream; t += 0.2)
 		nanosleep(&ts, NULL);
 }
 
@@ -627,7 +625,7 @@ static void subscribe_once(struct worker *w, const struct settings *st, struct a
 	 * no keepalive yet): LATEST again would skip whatever was published while
 	 * we were away, so the next start uses the fallback preset (§11: duplicates
 	 * are harmless, skipped events are not). */
-	if (!w->have_cursor && !w->forced && !g_term) {
+	if (!w->have_cursor && !w->forced && !daemon_stop_flag) {
 		w->forced = 1;
 		w->force_preset = st->fallback;
 		log_warn("stream ended before a cursor was stored: next start uses the fallback preset",
@@ -642,7 +640,7 @@ static void *worker_main(void *arg)
 	struct attempt a;
 	int failures = 0, refreshed = 0;
 
-	while (!g_term) {
+	while (!daemon_stop_flag) {
 		double delay;
 		load_settings(&st);
 		w->stop_stream = 0;
@@ -659,14 +657,6 @@ static void *worker_main(void *arg)
 }
 
 /* ---- process -------------------------------------------------------- */
-
-static void on_signal(int sig)
-{
-	if (sig == SIGHUP)
-		g_hup = 1;
-	else
-		g_term = 1;
-}
 
 static int worker_init(struct worker *w, const char *topic, enum chan_kind kind,
 	struct pt_err *err)
@@ -759,23 +749,13 @@ static void main_loop(const char *path, struct worker *ws)
 {
 	struct timespec ts = { 0, 200 * 1000000L };
 
-	while (!g_term) {
+	while (!daemon_stop_flag) {
 		nanosleep(&ts, NULL);
-		if (g_hup) {
-			g_hup = 0;
+		if (daemon_hup_flag) {
+			daemon_hup_flag = 0;
 			reload(path, ws);
 		}
 	}
-}
-
-static int write_pidfile(const char *path)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f)
-		return -1;
-	fprintf(f, "%ld\n", (long)getpid());
-	return fclose(f);
 }
 
 struct opts {
@@ -805,40 +785,21 @@ static int setup(const struct opts *o)
 {
 	static const char *const required[] = { "REDIS_URL", "SF_LOGIN_URL", "SF_CLIENT_ID",
 		"SF_USERNAME", "SF_PUBSUB_ENDPOINT", NULL };
-	struct pt_err err = { 0 };
 	enum log_level lvl = LOG_LVL_INFO;
 	int use_syslog = 0;
 
-	g_cfg = config_load(o->config, &err);
-	if (!g_cfg || config_validate(g_cfg, required, &err) != 0) {
-		fprintf(stderr, "%s: configuration: %s\n", APP, err.detail);
+	if (!(g_cfg = daemon_config_check(APP, o->config, required)))
 		return PT_EXIT_CONFIG;
-	}
 	log_level_parse(config_get(g_cfg, "LOG_LEVEL"), &lvl);
 	config_get_bool(g_cfg, "LOG_SYSLOG", &use_syslog, NULL);
-	if (!o->foreground && daemon(0, 0) < 0) {
-		fprintf(stderr, "%s: daemon: %s\n", APP, strerror(errno));
+	if (daemon_detach(APP, o->foreground) < 0)
 		return 1;
-	}
 	log_init(APP, lvl, use_syslog || !o->foreground);
-	if (o->pidfile && write_pidfile(o->pidfile) < 0) {
+	if (o->pidfile && daemon_pidfile_write(o->pidfile) < 0) {
 		log_error("cannot write pid file", "path", o->pidfile);
 		return 1;
 	}
 	return 0;
-}
-
-static void install_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 }
 
 static int run(const struct opts *o)
@@ -856,7 +817,7 @@ static int run(const struct opts *o)
 	}
 	if (start_workers(ws, &err) < 0) {
 		log_crit("subscriber start failed", "error", err.detail);
-		g_term = 1;
+		daemon_stop_flag = 1;
 		rc = err.code == PT_CONFIG_INVALID ? PT_EXIT_CONFIG : 1;
 	}
 	main_loop(o->config, ws);
@@ -878,13 +839,12 @@ int main(int argc, char **argv)
 		return 64;
 	if ((rc = setup(&o)) != 0)
 		return rc;
-	install_signals();
+	daemon_signals_install();
 	http_global_init();
 	log_info("portal-subscriberd starting", "pid", log_itoa(getpid(), (char[24]){ 0 }));
 	rc = run(&o);
 	log_info("portal-subscriberd stopped");
-	if (o.pidfile)
-		unlink(o.pidfile);
+	daemon_pidfile_remove(o.pidfile);
 	http_global_cleanup();
 	config_free(g_cfg);
 	log_close();
