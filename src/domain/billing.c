@@ -178,6 +178,39 @@ static void *rows_alloc(size_t n, size_t size, struct pt_err *err)
 	return p;
 }
 
+/* Maps one object of a WHMCS list into a zeroed row: 0 keeps it, -1 drops it. */
+typedef int (*row_from_fn)(struct json_object *o, void *row, const struct domain_whmcs_ctx *ctx);
+
+/* The loop every WHMCS list mapper shares: each object of reply's
+ * plural/singular list (domain_whmcs_list) mapped by from() into *v, an array
+ * of rows of `size` bytes (rows_alloc), *n counting the rows kept; a dropped
+ * row is zeroed again for the next. total, when given, takes "totalresults"
+ * (the count across pages), else the rows kept. -1 + err: too long, no memory. */
+static int rows_from(struct json_object *reply, const char *plural, const char *singular,
+	row_from_fn from, const struct domain_whmcs_ctx *ctx, size_t size, void **v, size_t *n,
+	long *total, struct pt_err *err)
+{
+	struct json_object *a = domain_whmcs_list(reply, plural, singular);
+	size_t i, len = a ? json_object_array_length(a) : 0;
+	unsigned char *rows = rows_alloc(len, size, err);
+
+	*v = rows;
+	*n = 0;
+	if (len && !rows)
+		return -1;
+	for (i = 0; i < len; i++) {
+		struct json_object *o = json_object_array_get_idx(a, i);
+		unsigned char *row = rows + *n * size;
+		if (json_object_is_type(o, json_type_object) && from(o, row, ctx) == 0)
+			(*n)++;
+		else
+			memset(row, 0, size);
+	}
+	if (total && (json_get_lenient_int(reply, "totalresults", total) != 0 || *total < 0))
+		*total = (long)*n;
+	return 0;
+}
+
 /* --- billing cycles ---------------------------------------------------- */
 
 static const struct {
@@ -303,27 +336,27 @@ int domain_invoice_from_whmcs(struct json_object *reply, const struct domain_whm
 	return 0;
 }
 
+static int invoice_row_from(struct json_object *o, void *row, const struct domain_whmcs_ctx *ctx)
+{
+	struct domain_invoice *inv = row;
+
+	if ((inv->id = lenient_id(o, "id")) <= 0)
+		return -1;
+	invoice_common(o, ctx, inv);
+	return 0;
+}
+
 int domain_invoice_list_from_whmcs(struct json_object *reply, const struct domain_whmcs_ctx *ctx,
 	struct domain_invoice_list *out, struct pt_err *err)
 {
-	struct json_object *a = domain_whmcs_list(reply, "invoices", "invoice");
-	size_t i, n = a ? json_object_array_length(a) : 0;
+	void *v;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
-	out->v = rows_alloc(n, sizeof(*out->v), err);
-	if (n && !out->v)
-		return -1;
-	for (i = 0; i < n; i++) {
-		struct json_object *o = json_object_array_get_idx(a, i);
-		struct domain_invoice *inv = &out->v[out->n];
-		if (!json_object_is_type(o, json_type_object) || (inv->id = lenient_id(o, "id")) <= 0)
-			continue;
-		invoice_common(o, ctx, inv);
-		out->n++;
-	}
-	if (json_get_lenient_int(reply, "totalresults", &out->total) != 0 || out->total < 0)
-		out->total = (long)out->n;
-	return 0;
+	rc = rows_from(reply, "invoices", "invoice", invoice_row_from, ctx, sizeof(*out->v), &v,
+		&out->n, &out->total, err);
+	out->v = v;
+	return rc;
 }
 
 void domain_invoice_clear(struct domain_invoice *inv)
@@ -396,14 +429,14 @@ struct json_object *domain_invoice_json(const struct domain_invoice *inv, int wi
 	return o;
 }
 
+static struct json_object *invoice_row_json(const void *row)
+{
+	return domain_invoice_json(row, 0);
+}
+
 struct json_object *domain_invoice_list_json(const struct domain_invoice_list *l)
 {
-	struct json_object *a = json_object_new_array();
-	size_t i;
-
-	for (i = 0; a && i < l->n; i++)
-		json_object_array_add(a, domain_invoice_json(&l->v[i], 0));
-	return a;
+	return domain_json_array(l->v, l->n, sizeof(*l->v), invoice_row_json);
 }
 
 /* --- payment methods --------------------------------------------------- */
@@ -428,9 +461,12 @@ static void norm_expiry(const char *in, char *out, size_t size)
 	snprintf(out, size, "%02d/%02d", mm, yy);
 }
 
-static int paymethod_from(struct json_object *o, struct domain_paymethod *pm)
+static int paymethod_from(struct json_object *o, void *row, const struct domain_whmcs_ctx *ctx)
 {
+	struct domain_paymethod *pm = row;
 	char type[32], raw[32];
+
+	(void)ctx;
 
 	pm->id = lenient_id(o, "id");
 	if (pm->id <= 0)
@@ -459,22 +495,14 @@ static int paymethod_from(struct json_object *o, struct domain_paymethod *pm)
 int domain_paymethods_from_whmcs(struct json_object *reply, struct domain_paymethod_list *out,
 	struct pt_err *err)
 {
-	struct json_object *a = domain_whmcs_list(reply, "paymethods", "paymethod");
-	size_t i, n = a ? json_object_array_length(a) : 0;
+	void *v;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
-	out->v = rows_alloc(n, sizeof(*out->v), err);
-	if (n && !out->v)
-		return -1;
-	for (i = 0; i < n; i++) {
-		struct json_object *o = json_object_array_get_idx(a, i);
-		if (json_object_is_type(o, json_type_object) &&
-		    paymethod_from(o, &out->v[out->n]) == 0)
-			out->n++;
-		else
-			memset(&out->v[out->n], 0, sizeof(out->v[0]));
-	}
-	return 0;
+	rc = rows_from(reply, "paymethods", "paymethod", paymethod_from, NULL, sizeof(*out->v), &v,
+		&out->n, NULL, err);
+	out->v = v;
+	return rc;
 }
 
 void domain_paymethod_list_clear(struct domain_paymethod_list *l)
@@ -499,39 +527,39 @@ struct json_object *domain_paymethod_json(const struct domain_paymethod *pm)
 	return o;
 }
 
+static struct json_object *paymethod_row_json(const void *row)
+{
+	return domain_paymethod_json(row);
+}
+
 struct json_object *domain_paymethod_list_json(const struct domain_paymethod_list *l)
 {
-	struct json_object *a = json_object_new_array();
-	size_t i;
-
-	for (i = 0; a && i < l->n; i++)
-		json_object_array_add(a, domain_paymethod_json(&l->v[i]));
-	return a;
+	return domain_json_array(l->v, l->n, sizeof(*l->v), paymethod_row_json);
 }
 
 /* --- gateways ---------------------------------------------------------- */
 
+static int gateway_from(struct json_object *o, void *row, const struct domain_whmcs_ctx *ctx)
+{
+	struct domain_gateway *g = row;
+
+	(void)ctx;
+	domain_copy_field(g->module, sizeof(g->module), o, "module");
+	domain_copy_field(g->name, sizeof(g->name), o, "displayname");
+	return g->module[0] ? 0 : -1;
+}
+
 int domain_gateways_from_whmcs(struct json_object *reply, struct domain_gateway_list *out,
 	struct pt_err *err)
 {
-	struct json_object *a = domain_whmcs_list(reply, "paymentmethods", "paymentmethod");
-	size_t i, n = a ? json_object_array_length(a) : 0;
+	void *v;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
-	out->v = rows_alloc(n, sizeof(*out->v), err);
-	if (n && !out->v)
-		return -1;
-	for (i = 0; i < n; i++) {
-		struct json_object *o = json_object_array_get_idx(a, i);
-		struct domain_gateway *g = &out->v[out->n];
-		if (!json_object_is_type(o, json_type_object))
-			continue;
-		domain_copy_field(g->module, sizeof(g->module), o, "module");
-		domain_copy_field(g->name, sizeof(g->name), o, "displayname");
-		if (g->module[0])
-			out->n++;
-	}
-	return 0;
+	rc = rows_from(reply, "paymentmethods", "paymentmethod", gateway_from, NULL,
+		sizeof(*out->v), &v, &out->n, NULL, err);
+	out->v = v;
+	return rc;
 }
 
 void domain_gateway_list_clear(struct domain_gateway_list *l)
@@ -542,20 +570,21 @@ void domain_gateway_list_clear(struct domain_gateway_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
+static struct json_object *gateway_row_json(const void *row)
+{
+	const struct domain_gateway *g = row;
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	add_str_or_null(o, "id", g->module);
+	add_str_or_null(o, "name", g->name[0] ? g->name : g->module);
+	return o;
+}
+
 struct json_object *domain_gateway_list_json(const struct domain_gateway_list *l)
 {
-	struct json_object *a = json_object_new_array();
-	size_t i;
-
-	for (i = 0; a && i < l->n; i++) {
-		struct json_object *o = json_object_new_object();
-		if (!o)
-			break;
-		add_str_or_null(o, "id", l->v[i].module);
-		add_str_or_null(o, "name", l->v[i].name[0] ? l->v[i].name : l->v[i].module);
-		json_object_array_add(a, o);
-	}
-	return a;
+	return domain_json_array(l->v, l->n, sizeof(*l->v), gateway_row_json);
 }
 
 int domain_gateway_list_has(const struct domain_gateway_list *l, const char *module)
@@ -632,27 +661,28 @@ static void subscription_from(struct json_object *o, const struct domain_whmcs_c
 	subscription_customfields(o, s);
 }
 
+static int subscription_row_from(struct json_object *o, void *row,
+	const struct domain_whmcs_ctx *ctx)
+{
+	struct domain_subscription *s = row;
+
+	if ((s->id = lenient_id(o, "id")) <= 0)
+		return -1;
+	subscription_from(o, ctx, s);
+	return 0;
+}
+
 int domain_subscriptions_from_whmcs(struct json_object *reply, const struct domain_whmcs_ctx *ctx,
 	struct domain_subscription_list *out, struct pt_err *err)
 {
-	struct json_object *a = domain_whmcs_list(reply, "products", "product");
-	size_t i, n = a ? json_object_array_length(a) : 0;
+	void *v;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
-	out->v = rows_alloc(n, sizeof(*out->v), err);
-	if (n && !out->v)
-		return -1;
-	for (i = 0; i < n; i++) {
-		struct json_object *o = json_object_array_get_idx(a, i);
-		struct domain_subscription *s = &out->v[out->n];
-		if (!json_object_is_type(o, json_type_object) || (s->id = lenient_id(o, "id")) <= 0)
-			continue;
-		subscription_from(o, ctx, s);
-		out->n++;
-	}
-	if (json_get_lenient_int(reply, "totalresults", &out->total) != 0 || out->total < 0)
-		out->total = (long)out->n;
-	return 0;
+	rc = rows_from(reply, "products", "product", subscription_row_from, ctx, sizeof(*out->v),
+		&v, &out->n, &out->total, err);
+	out->v = v;
+	return rc;
 }
 
 void domain_subscription_list_clear(struct domain_subscription_list *l)
@@ -685,14 +715,14 @@ struct json_object *domain_subscription_json(const struct domain_subscription *s
 	return o;
 }
 
+static struct json_object *subscription_row_json(const void *row)
+{
+	return domain_subscription_json(row);
+}
+
 struct json_object *domain_subscription_list_json(const struct domain_subscription_list *l)
 {
-	struct json_object *a = json_object_new_array();
-	size_t i;
-
-	for (i = 0; a && i < l->n; i++)
-		json_object_array_add(a, domain_subscription_json(&l->v[i]));
-	return a;
+	return domain_json_array(l->v, l->n, sizeof(*l->v), subscription_row_json);
 }
 
 const struct domain_subscription *domain_subscription_find(const struct domain_subscription_list *l,
@@ -708,36 +738,37 @@ const struct domain_subscription *domain_subscription_find(const struct domain_s
 
 /* --- orders and currencies -------------------------------------------- */
 
+static int whmcs_order_from(struct json_object *o, void *row, const struct domain_whmcs_ctx *ctx)
+{
+	struct domain_whmcs_order *d = row;
+	char raw[32];
+
+	(void)ctx;
+	if ((d->id = lenient_id(o, "id")) <= 0)
+		return -1;
+	domain_copy_field(d->number, sizeof(d->number), o, "ordernum");
+	d->client_id = lenient_id(o, "userid");
+	d->invoice_id = lenient_id(o, "invoiceid");
+	domain_copy_field(d->status, sizeof(d->status), o, "status");
+	domain_whmcs_money(d->amount, sizeof(d->amount), o, "amount");
+	domain_copy_field(raw, sizeof(raw), o, "date");
+	if (domain_time_rfc3339(raw, d->date, sizeof(d->date)) != 0)
+		d->date[0] = '\0';
+	domain_copy_field(d->notes, sizeof(d->notes), o, "notes");
+	return 0;
+}
+
 int domain_whmcs_orders_from_whmcs(struct json_object *reply, struct domain_whmcs_order_list *out,
 	struct pt_err *err)
 {
-	struct json_object *a = domain_whmcs_list(reply, "orders", "order");
-	size_t i, n = a ? json_object_array_length(a) : 0;
-	char raw[32];
+	void *v;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
-	out->v = rows_alloc(n, sizeof(*out->v), err);
-	if (n && !out->v)
-		return -1;
-	for (i = 0; i < n; i++) {
-		struct json_object *o = json_object_array_get_idx(a, i);
-		struct domain_whmcs_order *d = &out->v[out->n];
-		if (!json_object_is_type(o, json_type_object) || (d->id = lenient_id(o, "id")) <= 0)
-			continue;
-		domain_copy_field(d->number, sizeof(d->number), o, "ordernum");
-		d->client_id = lenient_id(o, "userid");
-		d->invoice_id = lenient_id(o, "invoiceid");
-		domain_copy_field(d->status, sizeof(d->status), o, "status");
-		domain_whmcs_money(d->amount, sizeof(d->amount), o, "amount");
-		domain_copy_field(raw, sizeof(raw), o, "date");
-		if (domain_time_rfc3339(raw, d->date, sizeof(d->date)) != 0)
-			d->date[0] = '\0';
-		domain_copy_field(d->notes, sizeof(d->notes), o, "notes");
-		out->n++;
-	}
-	if (json_get_lenient_int(reply, "totalresults", &out->total) != 0 || out->total < 0)
-		out->total = (long)out->n;
-	return 0;
+	rc = rows_from(reply, "orders", "order", whmcs_order_from, NULL, sizeof(*out->v), &v,
+		&out->n, &out->total, err);
+	out->v = v;
+	return rc;
 }
 
 void domain_whmcs_order_list_clear(struct domain_whmcs_order_list *l)
@@ -748,29 +779,29 @@ void domain_whmcs_order_list_clear(struct domain_whmcs_order_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
+static int currency_from(struct json_object *o, void *row, const struct domain_whmcs_ctx *ctx)
+{
+	struct domain_currency *c = row;
+
+	(void)ctx;
+	c->id = lenient_id(o, "id");
+	domain_copy_field(c->code, sizeof(c->code), o, "code");
+	domain_copy_field(c->prefix, sizeof(c->prefix), o, "prefix");
+	domain_copy_field(c->suffix, sizeof(c->suffix), o, "suffix");
+	return c->code[0] ? 0 : -1;
+}
+
 int domain_currencies_from_whmcs(struct json_object *reply, struct domain_currency_list *out,
 	struct pt_err *err)
 {
-	struct json_object *a = domain_whmcs_list(reply, "currencies", "currency");
-	size_t i, n = a ? json_object_array_length(a) : 0;
+	void *v;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
-	out->v = rows_alloc(n, sizeof(*out->v), err);
-	if (n && !out->v)
-		return -1;
-	for (i = 0; i < n; i++) {
-		struct json_object *o = json_object_array_get_idx(a, i);
-		struct domain_currency *c = &out->v[out->n];
-		if (!json_object_is_type(o, json_type_object))
-			continue;
-		c->id = lenient_id(o, "id");
-		domain_copy_field(c->code, sizeof(c->code), o, "code");
-		domain_copy_field(c->prefix, sizeof(c->prefix), o, "prefix");
-		domain_copy_field(c->suffix, sizeof(c->suffix), o, "suffix");
-		if (c->code[0])
-			out->n++;
-	}
-	return 0;
+	rc = rows_from(reply, "currencies", "currency", currency_from, NULL, sizeof(*out->v), &v,
+		&out->n, NULL, err);
+	out->v = v;
+	return rc;
 }
 
 void domain_currency_list_clear(struct domain_currency_list *l)

@@ -352,3 +352,17 @@ int domain_json_rel_str(struct json_object *rec, const char *rel, const char *ke
 		return 0;
 	return domain_json_str(r, key, out, outsz, 0);
 }
+
+struct json_object *domain_json_array(const void *v, size_t n, size_t size,
+	struct json_object *(*row)(const void *))
+{
+	struct json_object *a = json_object_new_array(), *o;
+	size_t i;
+
+	for (i = 0; a && i < n; i++) {
+		if (!(o = row((const unsigned char *)v + i * size)))
+			break;
+		json_object_array_add(a, o);
+	}
+	return a;
+}

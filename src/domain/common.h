@@ -59,4 +59,10 @@ int domain_json_add_time(struct json_object *obj, const char *key, const char *p
 int domain_json_add_money(struct json_object *obj, const char *key, const char *amount,
 	const char *currency);
 
+/* A JSON array of row(&v[i]) over the n rows of `size` bytes at v (the
+ * renderer every domain list shares); stops at the first row that cannot be
+ * rendered (out of memory). NULL only when the array itself cannot be had. */
+struct json_object *domain_json_array(const void *v, size_t n, size_t size,
+	struct json_object *(*row)(const void *));
+
 #endif

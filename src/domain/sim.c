@@ -272,20 +272,21 @@ void domain_usage_list_clear(struct domain_usage_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
+static struct json_object *usage_row_json(const void *row)
+{
+	const struct domain_usage_day *u = row;
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	add_opt(o, "date", u->date);
+	json_object_object_add(o, "usage_mb", json_object_new_int64(u->usage_mb));
+	return o;
+}
+
 struct json_object *domain_usage_list_json(const struct domain_usage_list *l)
 {
-	struct json_object *a = json_object_new_array();
-	size_t i;
-
-	for (i = 0; a && i < l->n; i++) {
-		struct json_object *o = json_object_new_object();
-		if (!o)
-			break;
-		add_opt(o, "date", l->v[i].date);
-		json_object_object_add(o, "usage_mb", json_object_new_int64(l->v[i].usage_mb));
-		json_object_array_add(a, o);
-	}
-	return a;
+	return domain_json_array(l->v, l->n, sizeof(*l->v), usage_row_json);
 }
 
 int domain_quota_history_from_freebit(struct json_object *reply, struct domain_quota_history *out,
