@@ -8,16 +8,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "core/config.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "app/jobs.h"
 #include "app/outbox.h"
+#include "app/catalog.h"
 #include "app/sim_topup.h"
 #include "salesforce/rest.h"
+#include "salesforce/soql.h"
 #include "freebit/client.h"
 #include "store/db.h"
+#include "store/cache.h"
 #include "store/delayed.h"
 #include "store/queue.h"
 #include "store/redis.h"
@@ -436,6 +441,354 @@ static int cmd_topups_bill_pending(struct ctl *ctl, int argc, char **argv)
 	return rc;
 }
 
+/* ---- replay cursors (portal-subscriberd) ------------------------------------ */
+
+#define CTL_REPLAY_PREFIX "sf:pe:replay:"
+#define CTL_STATE_PREFIX  "sf:pe:state:"
+#define CTL_CURSOR_HEX_MAX 128   /* portal-subscriberd's CURSOR_HEX_MAX */
+
+/* The channels of salesforce-org.md, as portal-subscriberd subscribes them:
+ * the provisioning channel (SF_PROVISION_EVENT_CHANNEL) first, then these. */
+static const char *const ctl_fixed_channels[] = {
+	"/event/AccountEligibilityChanged__e", "/data/Product2ChangeEvent",
+	"/data/PricebookEntryChangeEvent", "/data/OrderChangeEvent",
+	"/data/OrderItemChangeEvent", NULL,
+};
+
+static int ctl_channel_known(const struct ctl *ctl, const char *ch)
+{
+	if (strcmp(ch, config_get(ctl->cfg, "SF_PROVISION_EVENT_CHANNEL")) == 0)
+		return 1;
+	for (size_t i = 0; ctl_fixed_channels[i]; i++)
+		if (strcmp(ch, ctl_fixed_channels[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Loads REDIS_URL + SF_* and connects; the channel (if any) must be one
+ * subscriberd subscribes, so a typo cannot write a key nobody reads. */
+static int ctl_replay_open(struct ctl *ctl, const char *what, const char *ch, struct redis **r)
+{
+	static const char *const required[] = { "REDIS_URL", NULL };
+	struct pt_err err = { 0 };
+	int rc = ctl_load_config(ctl, required);
+
+	if (rc != EXIT_OK)
+		return rc;
+	if (ch && !ctl_channel_known(ctl, ch)) {
+		fprintf(stderr, "portalctl: %s: '%s' is not a subscribed channel (see replay show)\n",
+			what, ch);
+		return EXIT_USAGE;
+	}
+	if (!(*r = redis_new_from_config(ctl->cfg, &err))) {
+		fprintf(stderr, "portalctl: %s: %s\n", what, err.detail);
+		return ctl_exit_for(&err);
+	}
+	return EXIT_OK;
+}
+
+/* One line per channel: channel=… cursor=<hex|none> then the fields of
+ * sf:pe:state:<channel> (what /health/sf-events reads). */
+static int ctl_replay_show_one(struct redis *r, const char *ch)
+{
+	struct pt_err err = { 0 };
+	redisReply *cur = redis_cmd(r, &err, "GET " CTL_REPLAY_PREFIX "%s", ch);
+	redisReply *st = cur ? redis_cmd(r, &err, "HGETALL " CTL_STATE_PREFIX "%s", ch) : NULL;
+	int rc = EXIT_OK;
+
+	if (!cur || !st || cur->type == REDIS_REPLY_ERROR || st->type != REDIS_REPLY_ARRAY) {
+		fprintf(stderr, "portalctl: replay show: %s: %s\n", ch,
+			*err.detail ? err.detail : "unexpected reply");
+		rc = EXIT_UNAVAILABLE;
+		goto out;
+	}
+	printf("channel=%s cursor=%s", ch, cur->type == REDIS_REPLY_STRING ? cur->str : "none");
+	for (size_t i = 0; i + 1 < st->elements; i += 2)
+		printf(" %s=%s", st->element[i]->str ? st->element[i]->str : "",
+			st->element[i + 1]->str ? st->element[i + 1]->str : "");
+	printf("\n");
+out:
+	if (cur)
+		freeReplyObject(cur);
+	if (st)
+		freeReplyObject(st);
+	return rc;
+}
+
+static int cmd_replay_show(struct ctl *ctl, int argc, char **argv)
+{
+	struct redis *r = NULL;
+	int rc;
+
+	if (argc > 2)
+		return EXIT_USAGE;
+	if ((rc = ctl_replay_open(ctl, "replay show", argc == 2 ? argv[1] : NULL, &r)) != EXIT_OK)
+		goto out;
+	if (argc == 2) {
+		rc = ctl_replay_show_one(r, argv[1]);
+		goto out;
+	}
+	rc = ctl_replay_show_one(r, config_get(ctl->cfg, "SF_PROVISION_EVENT_CHANNEL"));
+	for (size_t i = 0; ctl_fixed_channels[i] && rc == EXIT_OK; i++)
+		rc = ctl_replay_show_one(r, ctl_fixed_channels[i]);
+out:
+	redis_free(r);
+	return rc;
+}
+
+/* A cursor as subscriberd stores it: hex of the replay id bytes, even
+ * length, at most CTL_CURSOR_HEX_MAX digits. Lower-cased into out. */
+static int ctl_cursor_valid(const char *s, char out[CTL_CURSOR_HEX_MAX + 1])
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n % 2 || n > CTL_CURSOR_HEX_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!strchr("0123456789abcdefABCDEF", s[i]))
+			return 0;
+		out[i] = (char)(s[i] >= 'A' && s[i] <= 'F' ? s[i] - 'A' + 'a' : s[i]);
+	}
+	out[n] = '\0';
+	return 1;
+}
+
+/* replay set <channel> LATEST|ALL|EARLIEST|<hex>.
+ * subscriberd reads sf:pe:replay:<channel> each time it subscribes; with no
+ * cursor it starts from SF_EVENTS_REPLAY (LATEST, or ALL = EARLIEST) — that
+ * configuration key is the only preset it reads. So a preset is "set" by
+ * deleting the cursor, and only when SF_EVENTS_REPLAY already names it;
+ * otherwise nothing is changed and the operator is told which value to
+ * configure (a cursor-less start from the wrong preset would skip or
+ * repeat events silently). The preset is recorded in sf:pe:state:<channel>
+ * (replay_set, replay_set_at) for replay show. */
+static int cmd_replay_set(struct ctl *ctl, int argc, char **argv)
+{
+	char hex[CTL_CURSOR_HEX_MAX + 1];
+	struct pt_err err = { 0 };
+	struct redis *r = NULL;
+	redisReply *rep = NULL;
+	const char *want = NULL;
+	char at[24];
+	int rc;
+
+	if (argc != 3)
+		return EXIT_USAGE;
+	if (!strcmp(argv[2], "LATEST"))
+		want = "LATEST";
+	else if (!strcmp(argv[2], "ALL") || !strcmp(argv[2], "EARLIEST"))
+		want = "ALL";
+	else if (!ctl_cursor_valid(argv[2], hex)) {
+		fprintf(stderr, "portalctl: replay set: '%.40s' is neither LATEST, ALL, EARLIEST "
+			"nor a replay id (even number of hex digits, at most %d)\n", argv[2],
+			CTL_CURSOR_HEX_MAX);
+		return EXIT_USAGE;
+	}
+	if ((rc = ctl_replay_open(ctl, "replay set", argv[1], &r)) != EXIT_OK)
+		goto out;
+	if (want && strcmp(want, config_get(ctl->cfg, "SF_EVENTS_REPLAY")) != 0) {
+		fprintf(stderr, "portalctl: replay set: portal-subscriberd starts a channel without "
+			"a cursor from SF_EVENTS_REPLAY = %s; set SF_EVENTS_REPLAY = %s in the "
+			"configuration (and reload portal-subscriberd), then run this again. "
+			"Nothing changed.\n", config_get(ctl->cfg, "SF_EVENTS_REPLAY"), want);
+		rc = EXIT_CONFIG;
+		goto out;
+	}
+	snprintf(at, sizeof at, "%lld", (long long)time(NULL) * 1000);
+	if (want)
+		rep = redis_cmd(r, &err, "DEL " CTL_REPLAY_PREFIX "%s", argv[1]);
+	else
+		rep = redis_cmd(r, &err, "SET " CTL_REPLAY_PREFIX "%s %s", argv[1], hex);
+	if (rep && rep->type != REDIS_REPLY_ERROR) {
+		freeReplyObject(rep);
+		rep = redis_cmd(r, &err, "HSET " CTL_STATE_PREFIX "%s replay_set %s replay_set_at %s",
+			argv[1], want ? argv[2] : hex, at);
+	}
+	if (!rep || rep->type == REDIS_REPLY_ERROR) {
+		fprintf(stderr, "portalctl: replay set: %s\n",
+			*err.detail ? err.detail : rep->str);
+		rc = EXIT_UNAVAILABLE;
+		goto out;
+	}
+	freeReplyObject(rep);
+	rep = redis_cmd(r, NULL, "HGET " CTL_STATE_PREFIX "%s connected", argv[1]);
+	if (want)
+		printf("replay %s: cursor deleted; next subscribe starts from %s (SF_EVENTS_REPLAY)\n",
+			argv[1], argv[2]);
+	else
+		printf("replay %s: cursor=%s; next subscribe resumes after it\n", argv[1], hex);
+	if (rep && rep->type == REDIS_REPLY_STRING && !strcmp(rep->str, "1"))
+		fprintf(stderr, "portalctl: replay set: warning: portal-subscriberd is connected on "
+			"%s; it reads the cursor only when it subscribes and its next event "
+			"overwrites it: stop it first (or reload it now)\n", argv[1]);
+out:
+	if (rep)
+		freeReplyObject(rep);
+	redis_free(r);
+	return rc;
+}
+
+/* ---- cache flush -------------------------------------------------------------- */
+
+/* all-portal: before an account's generation-guarded key (eligibility,
+ * catalog:*) goes, that account gets a new eligibility generation, as
+ * app_catalog_invalidate does, so a fill in flight cannot write it back.
+ * (app_catalog_invalidate itself would re-SCAN the keyspace per account.) */
+static int ctl_renew_acct_gen(struct redis *r, const char *key, struct pt_err *err)
+{
+	static unsigned long seq;
+	const char *id = key + strlen("acct:");
+	const char *end = strchr(id, ':');
+	char gen_key[64], gen[80];
+	struct timespec ts;
+	redisReply *rep;
+	int ok;
+
+	if (!end || end - id != SF_ID_LEN18 ||
+	    (strcmp(end, ":eligibility") != 0 && strncmp(end, ":catalog:", 9) != 0))
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	/* never equal to an earlier generation: time, pid and a counter */
+	snprintf(gen_key, sizeof gen_key, "acct:%.*s:eligibility:gen", SF_ID_LEN18, id);
+	snprintf(gen, sizeof gen, "ctl-%lld%09ld-%ld-%lu", (long long)ts.tv_sec, ts.tv_nsec,
+		(long)getpid(), ++seq);
+	rep = redis_cmd(r, err, "SET %s %s EX 3600", gen_key, gen);
+	ok = rep && rep->type == REDIS_REPLY_STATUS;
+	if (rep)
+		freeReplyObject(rep);
+	return ok ? 0 : pt_err_set(err, PT_UPSTREAM_UNAVAILABLE, "generation not renewed");
+}
+
+/* SCAN MATCH <prefix>* + UNLINK, keeping keys that end in keep_suffix (the
+ * generation keys: renewed by the invalidation, never deleted). With
+ * renew_acct, each account's generation is renewed first (ctl_renew_acct_gen).
+ * prefix has no glob chars. */
+static int ctl_unlink_prefix(struct redis *r, const char *prefix, const char *keep_suffix,
+	int renew_acct, long *deleted, struct pt_err *err)
+{
+	char cursor[32] = "0";
+	size_t ks = keep_suffix ? strlen(keep_suffix) : 0;
+
+	do {
+		redisReply *rep = redis_cmd(r, err, "SCAN %s MATCH %s* COUNT 500", cursor, prefix);
+		if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+		    rep->element[0]->type != REDIS_REPLY_STRING) {
+			if (rep)
+				freeReplyObject(rep);
+			return pt_err_set(err, PT_UPSTREAM_UNAVAILABLE, "SCAN failed");
+		}
+		snprintf(cursor, sizeof cursor, "%s", rep->element[0]->str);
+		redisReply *keys = rep->element[1];
+		for (size_t i = 0; i < keys->elements; i++) {
+			const char *k = keys->element[i]->str;
+			size_t kl = k ? strlen(k) : 0;
+			if (!k || (ks && kl >= ks && !strcmp(k + kl - ks, keep_suffix)))
+				continue;
+			if (renew_acct && ctl_renew_acct_gen(r, k, err) != 0) {
+				freeReplyObject(rep);
+				return -1;
+			}
+			redisReply *u = redis_cmd(r, err, "UNLINK %s", k);
+			int ok = u && u->type == REDIS_REPLY_INTEGER;
+			if (ok)
+				*deleted += u->integer;
+			if (u)
+				freeReplyObject(u);
+			if (!ok) {
+				freeReplyObject(rep);
+				return pt_err_set(err, PT_UPSTREAM_UNAVAILABLE, "UNLINK failed");
+			}
+		}
+		freeReplyObject(rep);
+	} while (strcmp(cursor, "0") != 0);
+	return 0;
+}
+
+/* cache flush catalog | account <sf_account_id> | client <whmcs_id> |
+ * line <msisdn> | all-portal. Only the cache keys of resolutions §30:
+ * never sessions (sess:), rate limits (rl:), queues (portal:q:*), replay
+ * cursors/state (sf:pe:*), tokens, probe state or imported CDRs (cdr:*). */
+static int cmd_cache_flush(struct ctl *ctl, int argc, char **argv)
+{
+	static const char *const required[] = { "REDIS_URL", NULL };
+	static const char *const portal_prefixes[] = { "acct:", "client:", "freebit:line:", NULL };
+	const char *scope = argc >= 2 ? argv[1] : "";
+	struct buf key;
+	struct pt_err err = { 0 };
+	struct redis *r = NULL;
+	long n = 0, m = 0;
+	int rc = EXIT_OK;
+	char id[SF_ID_LEN18 + 1] = "";
+
+	buf_init(&key, CACHE_KEY_MAX);
+	/* arguments first: a bad id is a usage error whatever the server state */
+	if (!strcmp(scope, "catalog") || !strcmp(scope, "all-portal")) {
+		if (argc != 2)
+			rc = EXIT_USAGE;
+	} else if (argc != 3) {
+		rc = EXIT_USAGE;
+	} else if (!strcmp(scope, "account")) {
+		if (sf_soql_id_check(argv[2], "001", id, &err) != 0 ||
+		    cache_key_acct(&key, id, NULL, &err) != 0)
+			rc = EXIT_USAGE;
+	} else if (!strcmp(scope, "client")) {
+		if (cache_key_client(&key, argv[2], NULL, &err) != 0)
+			rc = EXIT_USAGE;
+	} else if (!strcmp(scope, "line")) {
+		if (cache_key_line(&key, argv[2], NULL, &err) != 0)
+			rc = EXIT_USAGE;
+	} else {
+		rc = EXIT_USAGE;
+	}
+	if (rc == EXIT_USAGE) {
+		if (argc == 3 && *err.detail)
+			fprintf(stderr, "portalctl: cache flush %s: invalid id '%.40s'\n", scope,
+				argv[2]);
+		goto out;
+	}
+	if ((rc = ctl_load_config(ctl, required)) != EXIT_OK)
+		goto out;
+	if (!(r = redis_new_from_config(ctl->cfg, &err))) {
+		rc = ctl_exit_for(&err);
+		goto fail;
+	}
+	if (!strcmp(scope, "catalog") || !strcmp(scope, "all-portal")) {
+		/* new generation first, so a fill in flight does not write back */
+		if (app_catalog_invalidate(r, NULL, &err) != 0)
+			goto unavailable;
+		printf("flushed catalog\n");
+	}
+	if (!strcmp(scope, "account")) {
+		if (app_catalog_invalidate(r, id, &err) != 0 ||
+		    ctl_unlink_prefix(r, buf_cstr(&key), ":gen", 0, &n, &err) != 0)
+			goto unavailable;
+	} else if (!strcmp(scope, "client") || !strcmp(scope, "line")) {
+		if (cache_del_prefix(r, buf_cstr(&key), &n, &err) != 0)
+			goto unavailable;
+	} else if (!strcmp(scope, "all-portal")) {
+		if (ctl_unlink_prefix(r, "catalog:", ":gen", 0, &n, &err) != 0)
+			goto unavailable;
+		for (size_t i = 0; portal_prefixes[i]; i++)
+			if (ctl_unlink_prefix(r, portal_prefixes[i], ":gen", i == 0, &n, &err) != 0)
+				goto unavailable;
+		if (cache_del(r, "gateways", &err) != 0)
+			goto unavailable;
+		m = 1;
+	}
+	if (strcmp(scope, "catalog") != 0)
+		printf("flushed %s%s%s: %ld key%s%s\n", scope, argc == 3 ? " " : "",
+			argc == 3 ? argv[2] : "", n, n == 1 ? "" : "s", m ? " (+ gateways)" : "");
+	goto out;
+unavailable:
+	rc = err.code == PT_VALIDATION_FAILED ? EXIT_SOFTWARE : EXIT_UNAVAILABLE;
+fail:
+	fprintf(stderr, "portalctl: cache flush %s: %s\n", scope, err.detail);
+out:
+	buf_free(&key);
+	redis_free(r);
+	return rc;
+}
+
 /* ---- version / help ------------------------------------------------------ */
 
 static int cmd_version(struct ctl *ctl, int argc, char **argv)
@@ -482,6 +835,12 @@ static const struct ctl_command ctl_commands[] = {
 		"submit the held orders to Salesforce now, oldest first, each once" },
 	{ "topups bill-pending", cmd_topups_bill_pending, "",
 		"bill the SIM top-ups whose WHMCS billing failed (billing_pending), each once" },
+	{ "replay show", cmd_replay_show, "[<channel>]",
+		"Pub/Sub replay cursor (or none) and subscriber state, per channel" },
+	{ "replay set", cmd_replay_set, "<channel> <preset|hex>",
+		"cursor: LATEST|ALL|EARLIEST (delete it) or a replay id in hex" },
+	{ "cache flush", cmd_cache_flush, "<scope> [<id>]",
+		"catalog, account <sf_account_id>, client <whmcs_id>, line <msisdn>, all-portal" },
 	{ "version", cmd_version, "", "print the version" },
 	{ NULL, NULL, NULL, NULL },
 };

@@ -7,7 +7,11 @@
 # the CRIT fallback; a Product2 change drops the catalog cache; an
 # AccountEligibilityChanged__e drops that account's keys; an Order change
 # drops its account's orders cache (account looked up over REST); expired
-# tokens → UNAUTHENTICATED → one refresh and events flow again; SIGTERM exits 0.
+# tokens → UNAUTHENTICATED → one refresh and events flow again; SIGTERM exits 0;
+# portalctl replay show lists every channel with its cursor and state, replay set
+# <hex> moves the cursor and the restarted daemon resumes after it (events
+# re-delivered), replay set LATEST deletes it, a preset other than
+# SF_EVENTS_REPLAY is refused with nothing changed.
 # it: once
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -16,6 +20,7 @@ set -u
 SF="http://127.0.0.1:$SIM_SF_PORT"
 RCLI="redis-cli -u ${REDIS_URL:-redis://127.0.0.1:6379/0}"
 BIN="$IT_SBINDIR/portal-subscriberd"
+CTL="$IT_SBINDIR/portalctl"
 LOG="$IT_ROOT/logs/portal-subscriberd.log"
 CH=/event/OrderProvisionRequested__e
 KEY="sf:pe:replay:$CH"
@@ -61,6 +66,7 @@ it_check "approve: cursor = event replay id ($RID1)" it_wait_for 5 cursor_is "$R
 it_check "state: connected" test "$($RCLI HGET "sf:pe:state:$CH" connected)" = 1
 it_check "state: events_received" test "$($RCLI HGET "sf:pe:state:$CH" events_received)" -ge 1
 it_check "state: lag_ms" test -n "$($RCLI HGET "sf:pe:state:$CH" lag_ms)"
+it_check "portalctl replay show: cursor + state" bash -c "'$CTL' replay show '$CH' | grep -q '^channel=$CH cursor=$RID1 .*connected=1'"
 
 # 2. stream dropped, an order approved while disconnected → exactly one entry each
 drop
@@ -131,6 +137,32 @@ wait $SUB 2>/dev/null || rc=$?
 it_check "SIGTERM: exited" bash -c "! kill -0 $SUB 2>/dev/null"
 it_check "SIGTERM: exit status 0" test "$rc" = 0
 it_check "tokens never logged" bash -c "! grep -q '00D5F0000000001!' '$LOG'"
+
+# 9. portalctl replay (daemon stopped, as docs/operations.md says)
+it_check "replay show: all 6 channels" test "$("$CTL" replay show | grep -c '^channel=')" = 6
+it_check "replay show: cursor-less channel says none" \
+	bash -c "'$CTL' replay show /data/OrderItemChangeEvent | grep -q '^channel=/data/OrderItemChangeEvent cursor=none'"
+it_check "replay show: unknown channel → 64" bash -c "'$CTL' replay show /event/Nope__e; test \$? = 64"
+N2=$(entries $O2)
+it_check "replay set <hex>: exit 0" "$CTL" replay set "$CH" "$RID1"
+it_check "replay set <hex>: cursor stored" cursor_is "$RID1"
+it_check "replay set <hex>: recorded in state" test "$($RCLI HGET "sf:pe:state:$CH" replay_set)" = "$RID1"
+LOG9="$IT_ROOT/logs/portal-subscriberd-replay.log"
+"$BIN" -f </dev/null >>"$LOG9" 2>&1 &
+SUB=$!
+it_register portal-subscriberd-$SUB $SUB
+it_check "replay set <hex>: restart subscribes from it" \
+	it_wait_for 10 grep -q "Pub/Sub subscribing.* channel=$CH preset=CUSTOM cursor=$RID1" "$LOG9"
+entries_above() { [ "$(entries "$1")" -gt "$2" ]; }
+it_check "replay set <hex>: the events after it re-delivered" it_wait_for 15 entries_above $O2 $N2
+kill -TERM $SUB; wait $SUB 2>/dev/null
+it_check "replay set ALL with SF_EVENTS_REPLAY=LATEST: refused (78)" \
+	bash -c "'$CTL' replay set '$CH' ALL 2>/dev/null; test \$? = 78"
+it_check "replay set ALL refused: cursor untouched" test -n "$($RCLI GET "$KEY")"
+it_check "replay set LATEST: exit 0" "$CTL" replay set "$CH" LATEST
+it_check "replay set LATEST: cursor deleted" key_gone "$KEY"
+it_check "replay show: none + replay_set=LATEST" \
+	bash -c "'$CTL' replay show '$CH' | grep -q '^channel=$CH cursor=none .*replay_set=LATEST'"
 
 curl -s -XPOST "$SF/__sim/reset" >/dev/null
 $RCLI DEL portal:q:provisioning "$KEY" >/dev/null   # leave no jobs for other tests

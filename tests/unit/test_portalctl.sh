@@ -57,5 +57,27 @@ expect 78 "migrate missing dir" -- "$ctl" -c "$tmp/good.conf" migrate --dir "$tm
 mkdir "$tmp/mig" && echo "SELECT 1;" >"$tmp/mig/0001_x.sql"
 expect 69 "migrate unreachable" -- "$ctl" -c "$tmp/good.conf" migrate --dir "$tmp/mig"
 
+# replay / cache flush: arguments are checked before any server is contacted
+CH=/event/OrderProvisionRequested__e
+expect 64 "replay show: too many arguments" -- "$ctl" -c "$tmp/good.conf" replay show a b
+expect 64 "replay set: missing cursor" -- "$ctl" -c "$tmp/good.conf" replay set "$CH"
+expect 64 "replay set: odd hex" -- "$ctl" -c "$tmp/good.conf" replay set "$CH" abc
+expect 64 "replay set: not hex" -- "$ctl" -c "$tmp/good.conf" replay set "$CH" zz
+expect 64 "replay set: hex too long" -- "$ctl" -c "$tmp/good.conf" replay set "$CH" "$(printf '%0130d' 0)"
+expect 64 "replay set: unknown channel" -- "$ctl" -c "$tmp/good.conf" replay set /event/Nope__e LATEST
+expect 78 "replay set: preset other than SF_EVENTS_REPLAY" -- "$ctl" -c "$tmp/good.conf" replay set "$CH" ALL
+grep -q "SF_EVENTS_REPLAY = ALL" "$tmp/err" || { echo "FAIL: replay set: config key not named"; fails=$((fails + 1)); }
+expect 69 "replay show: redis unreachable" -- "$ctl" -c "$tmp/good.conf" replay show
+expect 69 "replay set: redis unreachable" -- "$ctl" -c "$tmp/good.conf" replay set "$CH" 00ff
+expect 64 "cache flush: no scope" -- "$ctl" -c "$tmp/good.conf" cache flush
+expect 64 "cache flush: unknown scope" -- "$ctl" -c "$tmp/good.conf" cache flush sessions
+expect 64 "cache flush: catalog takes no id" -- "$ctl" -c "$tmp/good.conf" cache flush catalog x
+expect 64 "cache flush: account needs an id" -- "$ctl" -c "$tmp/good.conf" cache flush account
+expect 64 "cache flush: bad account id" -- "$ctl" -c "$tmp/good.conf" cache flush account '001*'
+expect 64 "cache flush: order id as account" -- "$ctl" -c "$tmp/good.conf" cache flush account 8015F0000000005QAA
+expect 64 "cache flush: bad client id" -- "$ctl" -c "$tmp/good.conf" cache flush client 'a:b'
+expect 64 "cache flush: bad msisdn" -- "$ctl" -c "$tmp/good.conf" cache flush line 0901234
+expect 69 "cache flush: redis unreachable" -- "$ctl" -c "$tmp/good.conf" cache flush catalog
+
 [ "$fails" -eq 0 ] || exit 1
 exit 0
