@@ -1,11 +1,15 @@
 /* redis — hiredis 0.14 connection. Connects lazily (one immediate retry),
  * authenticates and selects the db from REDIS_URL, and on any I/O error
- * drops the context so the next call reconnects: a Redis restart costs one
- * failed call per process, never a stuck process. */
+ * drops the context so the next call reconnects. A connection the server
+ * closed while this process was idle (a Redis restart) is noticed before a
+ * command is sent and replaced, so a restart does not fail the next call of
+ * every process; a command is still never retried. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 
 #include "core/buf.h"
 #include "core/config.h"
@@ -321,13 +325,43 @@ static void redis_io_failed(struct redis *r, struct pt_err *err)
 	pt_err_provider(err, "EREDIS");
 }
 
+/* Between commands nothing may be waiting on the socket: end-of-file there
+ * means the server closed the connection while we were idle (restart,
+ * timeout, CLIENT KILL), and any byte or socket error makes the context as
+ * unusable. Dropping it now, before anything is sent, costs a reconnect
+ * instead of the caller's command failing with "Server closed the
+ * connection" (a customer's 503 with Redis up again). */
+static void redis_drop_if_closed(struct redis *r)
+{
+	char c;
+	ssize_t n;
+
+	if (!r->ctx)
+		return;
+	do
+		n = recv(r->ctx->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return;
+	log_debug("redis connection closed while idle: reconnecting", "system", "redis",
+		"state", n == 0 ? "eof" : n > 0 ? "unexpected bytes" : "socket error");
+	redis_drop(r);
+}
+
+/* A live context for the next command, or -1 with err set. */
+static int redis_ready(struct redis *r, struct pt_err *err)
+{
+	if (!r)
+		return pt_err_set(err, PT_UPSTREAM_UNAVAILABLE, "redis not configured");
+	redis_drop_if_closed(r);
+	if (!r->ctx && redis_connect(r, err) != 0)
+		return -1;
+	return 0;
+}
+
 static redisReply *redis_vcmd(struct redis *r, struct pt_err *err, const char *fmt, va_list ap)
 {
-	if (!r) {
-		pt_err_set(err, PT_UPSTREAM_UNAVAILABLE, "redis not configured");
-		return NULL;
-	}
-	if (!r->ctx && redis_connect(r, err) != 0)
+	if (redis_ready(r, err) != 0)
 		return NULL;
 	redisReply *rep = redisvCommand(r->ctx, fmt, ap);
 	if (!rep)
@@ -347,11 +381,7 @@ redisReply *redis_cmd(struct redis *r, struct pt_err *err, const char *fmt, ...)
 redisReply *redis_cmd_argv(struct redis *r, struct pt_err *err, int argc,
 	const char **argv, const size_t *argvlen)
 {
-	if (!r) {
-		pt_err_set(err, PT_UPSTREAM_UNAVAILABLE, "redis not configured");
-		return NULL;
-	}
-	if (!r->ctx && redis_connect(r, err) != 0)
+	if (redis_ready(r, err) != 0)
 		return NULL;
 	redisReply *rep = redisCommandArgv(r->ctx, argc, argv, argvlen);
 	if (!rep)
@@ -365,9 +395,7 @@ int redis_pipeline_argv(struct redis *r, int ncmds, const int *argc,
 	redisReply *rep;
 	int rc = 0;
 
-	if (!r)
-		return pt_err_set(err, PT_UPSTREAM_UNAVAILABLE, "redis not configured");
-	if (!r->ctx && redis_connect(r, err) != 0)
+	if (redis_ready(r, err) != 0)
 		return -1;
 	for (int i = 0; i < ncmds; i++)
 		if (redisAppendCommandArgv(r->ctx, argc[i], (const char **)argv[i], NULL) != REDIS_OK) {

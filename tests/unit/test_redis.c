@@ -1,14 +1,21 @@
 /* test_redis — REDIS_URL parsing (the accepted forms, the defaults, and
  * every malformed shape refused with the key named and no secret echoed),
- * plus the "unavailable" path against a closed port. */
+ * the "unavailable" path against a closed port, and a connection the server
+ * closed while idle (a Redis restart) replaced before the next command. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 
 #include "core/config.h"
 
@@ -157,6 +164,59 @@ static void test_unavailable(void **state)
 	assert_int_equal(redis_pipeline_argv(NULL, 2, argc, cmds, &err), -1);
 }
 
+/* A fake Redis in a child: each of `conns` connections gets "+PONG" to one
+ * command and is then closed by the server, as a restarted Redis leaves the
+ * clients' connections. */
+static pid_t fake_redis(int *port, int conns)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof a;
+	int ls = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(ls >= 0);
+	assert_int_equal(bind(ls, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(listen(ls, 4), 0);
+	assert_int_equal(getsockname(ls, (struct sockaddr *)&a, &alen), 0);
+	*port = ntohs(a.sin_port);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		alarm(10); /* never outlive a failed test */
+		for (int i = 0; i < conns; i++) {
+			char buf[256];
+			int c = accept(ls, NULL, NULL);
+			if (c < 0)
+				_exit(1);
+			if (read(c, buf, sizeof buf) <= 0 || write(c, "+PONG\r\n", 7) != 7)
+				_exit(1);
+			close(c);
+		}
+		_exit(0);
+	}
+	close(ls);
+	return pid;
+}
+
+static void test_closed_while_idle(void **state)
+{
+	(void)state;
+	int port, st;
+	char url[64];
+	struct pt_err err = { 0 };
+	pid_t pid = fake_redis(&port, 3);
+	snprintf(url, sizeof url, "redis://127.0.0.1:%d", port);
+	struct redis *r = redis_new(url, 1000, 1000);
+	assert_non_null(r);
+	/* Each PING finds the previous connection closed by the server: the
+	 * command goes out on a new one instead of failing. */
+	for (int i = 0; i < 3; i++) {
+		usleep(50 * 1000); /* the server's close has arrived */
+		assert_int_equal(redis_ping(r, NULL, &err), 0);
+	}
+	redis_free(r);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 static void test_from_config(void **state)
 {
 	(void)state;
@@ -189,6 +249,7 @@ int main(void)
 		cmocka_unit_test(test_url_rejects),
 		cmocka_unit_test(test_new_rejects_bad_url),
 		cmocka_unit_test(test_unavailable),
+		cmocka_unit_test(test_closed_while_idle),
 		cmocka_unit_test(test_from_config),
 	};
 	return cmocka_run_group_tests_name("redis", tests, NULL, NULL);
