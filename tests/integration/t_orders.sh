@@ -198,6 +198,15 @@ post "$TOK1" "$CSRF4" "k-$RUN-c2" "$INTERNET"
 it_check "another session's CSRF token: 403 CSRF_FAILED" error_is 403 CSRF_FAILED
 it_http GET /api/orders
 it_check "no session: 401 UNAUTHENTICATED" error_is 401 UNAUTHENTICATED
+big=$(head -c 70000 /dev/zero | tr '\0' a)
+post "$TOK1" "$CSRF1" "k-$RUN-b1" "{\"items\":[],\"note\":\"$big\"}"
+it_check "body over HTTP_MAX_BODY (64 KiB): 413 PAYLOAD_TOO_LARGE" error_is 413 PAYLOAD_TOO_LARGE
+json_error_with_id() { # the web server's own 413 in the API's shape (nginx error_page, Apache ErrorDocument)
+	grep -qi '^content-type: application/json' "$IT_LAST_HEADERS" || { echo "not JSON: $(it_header Content-Type)"; return 1; }
+	[ -n "$(it_header X-Request-Id)" ] && [ "$(jq -r .error.request_id "$IT_LAST_BODY")" = "$(it_header X-Request-Id)" ] ||
+		{ echo "request_id '$(jq -r .error.request_id "$IT_LAST_BODY")' vs X-Request-Id '$(it_header X-Request-Id)'"; return 1; }
+}
+it_check "413: JSON with request_id = X-Request-Id" json_error_with_id
 it_check "refusals made no Salesforce order" test \
 	"$(curl -sS "$SF/__sim/state" | jq '[.Order[] | select((.Portal_Idempotency_Key__c // "") | test(":k-'"$RUN"'-[vuc]"))] | length')" = 0
 
