@@ -12,7 +12,8 @@
 #   * profile GET, PATCH validation (field named) and success: written to the
 #     simulator, the client's cache dropped, the next GET shows it;
 #   * CSRF on every unsafe route; WHMCS 503: warm cache → 200, expired entry
-#     → 200 "stale", cold → 503 UPSTREAM_UNAVAILABLE + Retry-After.
+#     → 200 "stale", cold → 503 UPSTREAM_UNAVAILABLE + Retry-After; the same
+#     for WHMCS 429 and a read past WHMCS_TIMEOUT_MS (answered within it + 1 s).
 # Sessions come from tests/integration/mksession; WHMCS records this test
 # changes are put back at the end.
 set -u
@@ -217,5 +218,31 @@ it_check "WHMCS 503, cold → Retry-After" it_header_present Retry-After
 curl -sS -XDELETE "$WH/__sim/faults" >/dev/null
 get "$TOK1" /api/billing/invoices
 it_check "WHMCS back: fresh again" it_json_eq '"\(.total) \(.stale // false)"' "8 false"
+
+# ---------------------------------------------------------------- WHMCS 429 and timeout
+# WHMCS_TIMEOUT_MS is 5000 in the harness (lib.sh): each read must give up
+# within it (+1 s) and answer like a 5xx: the stale copy when there is one,
+# else 503.
+timed_get() { local t0; t0=$(date +%s%N); get "$@"; ELAPSED_MS=$((($(date +%s%N) - t0) / 1000000)); }
+within_timeout() { [ "$ELAPSED_MS" -le 6000 ] || { echo "took $ELAPSED_MS ms"; return 1; }; }
+expire_invoices() { rcli SET client:101:invoices "$(rcli GET client:101:invoices | jq -c '.at -= 1000')" KEEPTTL >/dev/null; }
+fault GetInvoices 429
+drop_client_cache 103
+get "$TOK3" /api/billing/invoices
+it_check "WHMCS 429, cold → 503 UPSTREAM_UNAVAILABLE" error_is 503 UPSTREAM_UNAVAILABLE
+expire_invoices
+get "$TOK1" /api/billing/invoices
+it_check "WHMCS 429, expired entry → 200 stale" it_json_eq '"\(.total) \(.stale)"' "8 true"
+curl -sS -XDELETE "$WH/__sim/faults" >/dev/null
+curl -sS -XPOST "$WH/__sim/faults" -H 'Content-Type: application/json' \
+	--data '{"match":"GetInvoices","delay_ms":8000,"count":-1}' >/dev/null
+drop_client_cache 103
+timed_get "$TOK3" /api/billing/invoices
+it_check "WHMCS past its timeout, cold → 503 UPSTREAM_UNAVAILABLE" error_is 503 UPSTREAM_UNAVAILABLE
+it_check "WHMCS past its timeout, cold → within WHMCS_TIMEOUT_MS + 1 s" within_timeout
+timed_get "$TOK1" /api/billing/invoices
+it_check "WHMCS past its timeout, expired entry → 200 stale" it_json_eq '"\(.total) \(.stale)"' "8 true"
+it_check "WHMCS past its timeout, expired entry → within WHMCS_TIMEOUT_MS + 1 s" within_timeout
+curl -sS -XDELETE "$WH/__sim/faults" >/dev/null
 
 it_summary

@@ -17,7 +17,9 @@
 #   * calls: 2026-09 served, 2026-08 with 11 bad lines counted (good rows
 #     served), 2026-11 → 404 RECORDS_NOT_AVAILABLE;
 #   * usage alert recorded once when the quota is used up, listed in
-#     /api/notifications; Freebit 503 with a stale copy → 200 "stale": true.
+#     /api/notifications; Freebit 503 with a stale copy → 200 "stale": true;
+#   * Freebit 429 and a read past FREEBIT_TIMEOUT: stale copy or 503, within
+#     the timeout (+1 s).
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$IT_ENV"
@@ -235,5 +237,22 @@ it_check "Freebit down, stale copy: 200 stale" it_json_eq '"\(.data.msisdn) \(.d
 get "$TOK3" /api/sim/202
 it_check "Freebit down, no copy: 503" error_is 503 UPSTREAM_UNAVAILABLE
 curl -sS -XDELETE "$FB/__sim/faults" >/dev/null
+
+# Freebit 429 and a read past FREEBIT_TIMEOUT (5000 ms in the harness,
+# lib.sh): like a 5xx, within the timeout (+1 s).
+timed_get() { local t0; t0=$(date +%s%N); get "$@"; ELAPSED_MS=$((($(date +%s%N) - t0) / 1000000)); }
+within_timeout() { [ "$ELAPSED_MS" -le 6000 ] || { echo "took $ELAPSED_MS ms"; return 1; }; }
+for f in '"status":429' '"delay_ms":8000'; do
+	what=$([ "$f" = '"status":429' ] && echo "Freebit 429" || echo "Freebit past its timeout")
+	rcli DEL freebit:line:$MS1:detail freebit:line:$MS1:traffic freebit:line:08012340002:detail freebit:line:08012340002:traffic >/dev/null
+	curl -sS -XPOST "$FB/__sim/faults" -H 'Content-Type: application/json' -d "{\"match\":\"/mvno/getDetail/\",$f,\"count\":-1}" >/dev/null
+	timed_get "$TOK3" /api/sim/201
+	it_check "$what, stale copy: 200 stale" it_json_eq '"\(.data.msisdn) \(.data.stale)"' "$MS1 true"
+	it_check "$what, stale copy: within FREEBIT_TIMEOUT + 1 s" within_timeout
+	timed_get "$TOK3" /api/sim/202
+	it_check "$what, no copy: 503" error_is 503 UPSTREAM_UNAVAILABLE
+	it_check "$what, no copy: within FREEBIT_TIMEOUT + 1 s" within_timeout
+	curl -sS -XDELETE "$FB/__sim/faults" >/dev/null
+done
 
 it_summary

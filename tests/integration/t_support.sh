@@ -11,7 +11,8 @@
 #   * IDOR: A3's case id → 404 on detail and on comment (nothing created);
 #   * CSRF missing → 403 on both POSTs; bad priority / category / missing
 #     subject → 400 naming the field; no session → 401;
-#   * Salesforce 503 → 503 UPSTREAM_UNAVAILABLE (list, detail, create).
+#   * Salesforce 503 → 503 UPSTREAM_UNAVAILABLE (list, detail, create); 429
+#     and a read past SF_TIMEOUT_MS → 503 (within the timeout + 1 s).
 # Sessions come from tests/integration/mksession; rows inserted here are
 # removed at the end.
 set -u
@@ -197,5 +198,20 @@ post "$TOK1" "$CSRF1" /api/support/cases '{"subject":"s","description":"d"}'
 it_check "Salesforce 503 on create: 503 UPSTREAM_UNAVAILABLE" error_is 503 UPSTREAM_UNAVAILABLE
 curl -sS -XDELETE "$SF/__sim/faults" >/dev/null
 it_check "Salesforce 503 on create: no Case" test "$(sim_count Case)" = "$CASES2"
+
+# ---------------------------------------------------------------- Salesforce 429 and timeout
+# Cases are live, never cached (seed 002): 429 or a read past SF_TIMEOUT_MS
+# (5000 in the harness, lib.sh) → 503 within the timeout (+1 s).
+timed_get() { local t0; t0=$(date +%s%N); get "$@"; ELAPSED_MS=$((($(date +%s%N) - t0) / 1000000)); }
+within_timeout() { [ "$ELAPSED_MS" -le 6000 ] || { echo "took $ELAPSED_MS ms"; return 1; }; }
+curl -sS -XPOST "$SF/__sim/faults" -d '{"match":"query","status":429,"count":-1}' >/dev/null
+get "$TOK1" /api/support/cases
+it_check "Salesforce 429: list 503 UPSTREAM_UNAVAILABLE" error_is 503 UPSTREAM_UNAVAILABLE
+curl -sS -XDELETE "$SF/__sim/faults" >/dev/null
+curl -sS -XPOST "$SF/__sim/faults" -d '{"match":"query","delay_ms":8000,"count":-1}' >/dev/null
+timed_get "$TOK1" /api/support/cases
+it_check "Salesforce past its timeout: list 503 UPSTREAM_UNAVAILABLE" error_is 503 UPSTREAM_UNAVAILABLE
+it_check "Salesforce past its timeout: within SF_TIMEOUT_MS + 1 s" within_timeout
+curl -sS -XDELETE "$SF/__sim/faults" >/dev/null
 
 it_summary
