@@ -5,6 +5,9 @@
 # Failed PAYMENT_METHOD_MISSING, then retry after adding one → Activated;
 # AddOrder 503 → Failed 503, operator retry → Activated, one order;
 # kill -9 after AddOrder (AcceptOrder delayed) + restart → one order, Activated;
+# kill -9 before AcceptOrder (id recorded, AcceptOrder never landed) and before
+# sf_success_update (accepted, PATCH never landed) + restart → resumed at that
+# step, one order, Activated;
 # AddOrder 429 and a timeout (the late order is adopted on retry, never
 # doubled); MAPPING_MISSING; a physical SIM order opens the Freebit line and
 # writes MSISDN/SIM_TYPE into the WHMCS service; two workers racing on
@@ -84,6 +87,55 @@ start_prov
 enqueue   # the replayed event (the killed worker's entry is re-claimed later)
 it_check "kill: Activated after restart" it_wait_for 20 sf_is Activation_Status__c Activated
 it_check "kill: exactly one WHMCS order" test "$(wh_orders)" = 1
+
+# 3a. kill -9 before AcceptOrder: AddOrder returned and its id is recorded
+# (run step = whmcs_accept), AcceptOrder held by the simulator and then
+# refused, so it never lands; restart → resumes at whmcs_accept, accepts the
+# recorded order, Activated, one order
+run_at() { [ "$(psql "$DATABASE_URL" -qAtc "SELECT step || ':' || (whmcs_order_id IS NOT NULL) FROM provisioning_runs WHERE sf_order_id = '$ORDER'")" = "$1:true" ]; }
+wh_status() { curl -s "$WH/__sim/state" | jq -r --arg n "sf_order=$ORDER" '[.orders[] | select(.notes == $n) | .status] | join(",")'; }
+# resumed_from STEP: a validation line after line $MARK of the log says resume_from=STEP
+resumed_from() { tail -n +"$((MARK + 1))" "$LOG" | grep -q "msg=\"validation\" order_id=$ORDER .*resume_from=$1"; }
+reset_all; add_paymethod
+curl -s -XPOST "$WH/__sim/faults" -d '{"match":"AcceptOrder","delay_ms":5000,"status":503,"count":1}' >/dev/null
+curl -s -XPOST "$SF/__sim/orders/$ORDER/approve" -d '{}' >/dev/null
+enqueue
+it_check "kill before AcceptOrder: AddOrder recorded (step whmcs_accept)" it_wait_for 15 run_at whmcs_accept
+sleep 0.5
+kill -9 "$PROV_PID"
+it_check "kill before AcceptOrder: order not accepted yet" test "$(wh_status)" = Pending
+sleep 5   # the held AcceptOrder is answered 503 to nobody: it never lands
+MARK=$(wc -l <"$LOG")
+start_prov
+enqueue
+it_check "kill before AcceptOrder: Activated after restart" it_wait_for 20 sf_is Activation_Status__c Activated
+it_check "kill before AcceptOrder: resumed at whmcs_accept" resumed_from whmcs_accept
+it_check "kill before AcceptOrder: exactly one WHMCS order, accepted" test "$(wh_status)" = Active
+it_check "kill before AcceptOrder: WHMCS_Order_ID__c = the recorded order" \
+	test "$(sf_field WHMCS_Order_ID__c)" = "$(psql "$DATABASE_URL" -qAtc "SELECT whmcs_order_id FROM provisioning_runs WHERE sf_order_id = '$ORDER'")"
+
+# 3c. kill -9 before sf_success_update: WHMCS order created and accepted
+# (run step = sf_success_update), the Salesforce PATCH held and then refused;
+# restart → resumes at sf_success_update, no WHMCS call, Activated, one order
+reset_all; add_paymethod
+curl -s -XPOST "$WH/__sim/faults" -d '{"match":"AcceptOrder","delay_ms":1500,"count":1}' >/dev/null
+curl -s -XPOST "$SF/__sim/orders/$ORDER/approve" -d '{}' >/dev/null
+enqueue
+it_wait_for 15 run_at whmcs_accept   # sf_status_update's PATCH is behind us
+curl -s -XPOST "$SF/__sim/faults" -d '{"match":"sobject.PATCH.Order","delay_ms":6000,"status":503,"count":1}' >/dev/null
+it_check "kill before sf_success_update: accepted and recorded (step sf_success_update)" \
+	it_wait_for 15 run_at sf_success_update
+sleep 0.5
+kill -9 "$PROV_PID"
+it_check "kill before sf_success_update: Salesforce not updated yet" sf_is Activation_Status__c Activating
+sleep 6   # the held PATCH is answered 503 to nobody: it never lands
+MARK=$(wc -l <"$LOG")
+start_prov
+enqueue
+it_check "kill before sf_success_update: Activated after restart" it_wait_for 20 sf_is Activation_Status__c Activated
+it_check "kill before sf_success_update: resumed at sf_success_update" resumed_from sf_success_update
+it_check "kill before sf_success_update: Status Activated" sf_is Status Activated
+it_check "kill before sf_success_update: exactly one WHMCS order, accepted" test "$(wh_status)" = Active
 
 # 3b. PostgreSQL drops the worker's connection mid-run (the order's advisory
 # lock goes with it): the run stops instead of going on unlocked, the job is
