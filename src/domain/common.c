@@ -366,3 +366,17 @@ struct json_object *domain_json_array(const void *v, size_t n, size_t size,
 	}
 	return a;
 }
+
+int domain_sf_children(struct json_object *rec, const char *rel, struct json_object **out)
+{
+	struct json_object *sub = NULL, *recs = NULL;
+
+	*out = NULL;
+	if (!json_object_object_get_ex(rec, rel, &sub) || !sub)
+		return 0;
+	if (!json_object_object_get_ex(sub, "records", &recs) ||
+	    !json_object_is_type(recs, json_type_array))
+		return -1;
+	*out = recs;
+	return 0;
+}

@@ -50,6 +50,11 @@ int domain_json_str(struct json_object *rec, const char *key, char *out, size_t 
 int domain_json_rel_str(struct json_object *rec, const char *rel, const char *key,
 	char *out, size_t outsz);
 
+/* The rows of a child subquery, rec[rel] = {"records":[…]} (Salesforce
+ * answers null when there are none). 0 with *out = the array, or NULL when
+ * there are none; -1 when the shape is wrong. */
+int domain_sf_children(struct json_object *rec, const char *rel, struct json_object **out);
+
 /* Renderer helpers: add key with a string value, or JSON null when val is
  * NULL. 0 / -1 on ENOMEM. */
 int domain_json_add_str(struct json_object *obj, const char *key, const char *val);

@@ -50,13 +50,12 @@ static int item_from_sf(struct json_object *r, struct domain_order_item *it, str
 /* Child subquery result: {"records":[…]} or null when there are none. */
 static int items_from_sf(struct json_object *rec, struct domain_order *o, struct pt_err *err)
 {
-	struct json_object *sub = NULL, *recs = NULL;
+	struct json_object *recs;
 
-	if (!json_object_object_get_ex(rec, "OrderItems", &sub) || !sub)
-		return 0;
-	if (!json_object_object_get_ex(sub, "records", &recs) ||
-	    !json_object_is_type(recs, json_type_array))
+	if (domain_sf_children(rec, "OrderItems", &recs) != 0)
 		return bad(err, "OrderItems");
+	if (!recs)
+		return 0;
 	for (size_t i = 0; i < json_object_array_length(recs); i++) {
 		if (o->nitems == DOMAIN_ORDER_ITEMS_MAX)
 			return bad(err, "OrderItems count");

@@ -43,14 +43,13 @@ static int time_field(struct json_object *rec, const char *key, char *out)
 
 static int comments_from_sf(struct json_object *rec, struct domain_case *c, struct pt_err *err)
 {
-	struct json_object *sub = NULL, *recs = NULL;
+	struct json_object *recs;
 	size_t n;
 
-	if (!json_object_object_get_ex(rec, "CaseComments", &sub) || !sub)
-		return 0;
-	if (!json_object_object_get_ex(sub, "records", &recs) ||
-	    !json_object_is_type(recs, json_type_array))
+	if (domain_sf_children(rec, "CaseComments", &recs) != 0)
 		return bad(err, "CaseComments");
+	if (!recs)
+		return 0;
 	n = json_object_array_length(recs);
 	if (n > 2000)
 		return bad(err, "CaseComments count");
