@@ -5,7 +5,9 @@
 #   * details and usage of A3's SIM service 201; IDOR (A1's session on 201,
 #     also with the line cached) and unknown ids → 404; CSRF on unsafe routes;
 #   * top-up: happy path (quota added at Freebit, one AddBillableItem, same
-#     key = same top-up), Freebit addSpec fault → nothing added or billed,
+#     key = same top-up; the same key twice at once → 409 CONFLICT for the
+#     second while the first is held at Freebit, one addSpec, one bill),
+#     Freebit addSpec fault → nothing added or billed,
 #     WHMCS fault → billing_pending, billed exactly once by
 #     `portalctl topups bill-pending`;
 #   * network type twice → 202 then 409 OPERATION_TOO_SOON, the delayed job
@@ -133,6 +135,44 @@ it_check "top-up: one AddBillableItem" test "$(wh_billables)" = "$((B0 + 1))"
 it_check "top-up: row billed" test "$(psql_q "SELECT status FROM sim_topups WHERE id = $T1")" = billed
 send POST "$TOK3" "$CSRF3" /api/sim/201/top-up '{"quota_mb":1024}' -H "Idempotency-Key: k-$RUN-1"
 it_check "top-up: same key → same top-up, nothing repeated" bash -c "jq -e '.data.id == $T1' '$IT_LAST_BODY' >/dev/null && [ \$(curl -sS '$WH/__sim/calls' | jq '[.[] | select((.action // \"\" | ascii_downcase) == \"addbillableitem\")] | length') = $((B0 + 1)) ]"
+
+# Two top-ups with one key at once: the first is held at Freebit's addSpec (a
+# delay under FREEBIT_TIMEOUT, 5000 ms in the harness), the second finds its
+# row pending → 409 CONFLICT; one addSpec and one AddBillableItem in all. An
+# app serves one request per process, so under nginx portal-sim runs as a
+# two-process pool (as etc/init.d/portal-fcgi runs it) for this part.
+POOL=
+if [ "$IT_WEB" = nginx ] && [ "${IT_FCGI_CHILDREN:-1}" -lt 2 ] && [ -x /usr/bin/multiwatch ]; then
+	it_stop_one fcgi-sim
+	IT_APPS=sim IT_FCGI_CHILDREN=2 it_start_fcgi_apps
+	POOL=1
+fi
+fb_addspecs() { curl -sS "$FB/__sim/calls" | jq '[.[] | select(.path | test("/master/addSpec/"))] | length'; }
+# The simulator takes a fault off its table when the request arrives (and logs
+# the call only once answered): its absence means addSpec is being held.
+addspec_held() { curl -sS "$FB/__sim/faults" | jq -e 'map(select(.match == "/master/addSpec/")) | length == 0' >/dev/null; }
+S0=$(fb_addspecs)
+B0=$(wh_billables)
+curl -sS -XPOST "$FB/__sim/faults" -H 'Content-Type: application/json' -d '{"match":"/master/addSpec/","delay_ms":3000,"count":1}' >/dev/null
+curl -sS -o "$IT_ROOT/t_sim-first.body" -w '%{http_code}' --max-time 20 -X POST "$IT_BASE_URL/api/sim/201/top-up" \
+	-b "portal_session=$TOK3" -H "X-CSRF-Token: $CSRF3" -H 'Content-Type: application/json' \
+	-H "Idempotency-Key: k-$RUN-same" --data-binary '{"quota_mb":1024}' >"$IT_ROOT/t_sim-first.status" 2>/dev/null &
+FIRST=$!
+it_check "same key at once: Freebit holds the first request's addSpec" it_wait_for 10 addspec_held
+send POST "$TOK3" "$CSRF3" /api/sim/201/top-up '{"quota_mb":1024}' -H "Idempotency-Key: k-$RUN-same"
+it_check "same key at once: the second → 409 CONFLICT" error_is 409 CONFLICT
+it_check "same key at once: the second has Retry-After" it_header_present Retry-After
+wait "$FIRST"
+it_check "same key at once: the first → 200 billed" bash -c "[ \"\$(cat '$IT_ROOT/t_sim-first.status')\" = 200 ] && jq -e '.data.status == \"billed\"' '$IT_ROOT/t_sim-first.body' >/dev/null"
+it_check "same key at once: exactly one addSpec" test "$(fb_addspecs)" = "$((S0 + 1))"
+it_check "same key at once: exactly one AddBillableItem" test "$(wh_billables)" = "$((B0 + 1))"
+it_check "same key at once: one row, billed" test "$(psql_q "SELECT string_agg(status, ',') FROM sim_topups WHERE user_id = $UID3 AND idempotency_key = 'k-$RUN-same'")" = billed
+rm -f "$IT_ROOT/t_sim-first.body" "$IT_ROOT/t_sim-first.status"
+curl -sS -XDELETE "$FB/__sim/faults" >/dev/null
+if [ -n "$POOL" ]; then
+	it_stop_one fcgi-sim
+	IT_APPS=sim it_start_fcgi_apps
+fi
 
 curl -sS -XPOST "$FB/__sim/faults" -H 'Content-Type: application/json' -d '{"match":"/master/addSpec/","status":503,"count":5}' >/dev/null
 R1=$(fb_remain $MS1)

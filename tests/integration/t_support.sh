@@ -10,7 +10,8 @@
 #     (IsPublished true in the simulator), it shows in the detail;
 #   * IDOR: A3's case id → 404 on detail and on comment (nothing created);
 #   * CSRF missing → 403 on both POSTs; bad priority / category / missing
-#     subject → 400 naming the field; no session → 401;
+#     subject → 400 naming the field; body over HTTP_MAX_BODY → 413 (no
+#     Case); no session → 401;
 #   * Salesforce 503 → 503 UPSTREAM_UNAVAILABLE (list, detail, create); 429
 #     and a read past SF_TIMEOUT_MS → 503 (within the timeout + 1 s).
 # Sessions come from tests/integration/mksession; rows inserted here are
@@ -147,6 +148,9 @@ post "$TOK1" "$CSRF1" /api/support/cases '{"subject":"'"$LONG"'","description":"
 it_check "subject of 256 chars: 400 naming subject" field_is subject
 post "$TOK1" - /api/support/cases '{"subject":"s","description":"d"}'
 it_check "create without CSRF token: 403" error_is 403 CSRF_FAILED
+BIG=$(head -c 70000 /dev/zero | tr '\0' x)
+post "$TOK1" "$CSRF1" /api/support/cases '{"subject":"s","description":"'"$BIG"'"}'
+it_check "body over HTTP_MAX_BODY (64 KiB): 413 PAYLOAD_TOO_LARGE" error_is 413 PAYLOAD_TOO_LARGE
 it_check "refusals created nothing" test "$(sim_count Case)" = "$CASES1"
 
 # ---------------------------------------------------------------- detail, comments

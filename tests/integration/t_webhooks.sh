@@ -10,7 +10,8 @@
 #     the id not recorded;
 #   * ClientEdit / ServiceEdit / PayMethodChanged → profile / services /
 #     paymethods; no signature header → 401; signed non-JSON → 400; body over
-#     HTTP_MAX_BODY → 413. No session or CSRF token is needed (server to server).
+#     HTTP_MAX_BODY → 413 PAYLOAD_TOO_LARGE (JSON). No session or CSRF token
+#     is needed (server to server).
 # The simulators of the run are started before the web server, so their
 # webhook target cannot be this pass's port: the test starts a second WHMCS
 # simulator as the sender (same secret, --portal-url = this web server), and
@@ -162,7 +163,8 @@ it_http POST /api/webhooks/whmcs -H 'Content-Type: application/json' -H "X-WHMCS
 it_check "signed non-JSON: 400 VALIDATION_FAILED" it_json_eq .error.code VALIDATION_FAILED
 BIG=$(head -c 70000 /dev/zero | tr '\0' 'a')
 it_http POST /api/webhooks/whmcs -H 'Content-Type: application/json' -H "X-WHMCS-Signature: $SIG" --data-binary "{\"pad\":\"$BIG\"}"
-it_check "body over HTTP_MAX_BODY: 413" it_status_is 413
+# nginx's error_page and Apache's ErrorDocument both answer in the API's shape.
+it_check "body over HTTP_MAX_BODY: 413 PAYLOAD_TOO_LARGE" bash -c "[ $IT_LAST_STATUS = 413 ] && jq -e '.error.code == \"PAYLOAD_TOO_LARGE\"' '$IT_LAST_BODY' >/dev/null"
 it_http GET /api/webhooks/whmcs
 it_check "GET: 405" it_status_is 405
 
