@@ -11,7 +11,13 @@
 #   * PostgreSQL down at sign-up → 503 MAINTENANCE, no WHMCS call, no
 #     Salesforce write-back, nothing left behind;
 #   * two sign-ups racing on one account → exactly one 201 and one 409, one
-#     WHMCS client, one portal user.
+#     WHMCS client, one portal user;
+#   * PostgreSQL lost in the middle: the pending row is written, AddClient is
+#     held (a delay shorter than WHMCS_TIMEOUT_MS, so it answers and the client
+#     exists) and PostgreSQL is stopped meanwhile → 503 MAINTENANCE, no user;
+#     the client id could not be recorded and the claim stays until it ends
+#     (a retry before that → 409 CONFLICT, no WHMCS call); after it the retry
+#     adopts the client: 201, one client, one AddClient call, mapped to it.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$IT_ENV"
@@ -106,5 +112,55 @@ it_check "race: the 409 is CONFLICT or ACCOUNT_ALREADY_REGISTERED" bash -c \
 it_check "race: one WHMCS client with the email" test "$(wh_clients_with mai.watanabe@example.jp)" = 1
 it_check "race: one more AddClient call (2 in this script)" test "$(wh_calls AddClient)" = 2
 it_check "race: one portal user" test "$(users_with mai.watanabe@example.jp)" = 1
+
+# ---------------------------------------------------------------- PostgreSQL lost while AddClient runs
+# docs/signup.md, row "5 PostgreSQL down after AddClient". Fresh state (the
+# sign-up candidates are A2 and A6 only): A2 again, from the start.
+cleanup
+# 3.5 s: under WHMCS_TIMEOUT_MS (5 s), long enough to stop PostgreSQL meanwhile.
+fault "$WH" '{"match": "AddClient", "delay_ms": 3500, "count": 1}'
+curl -s -o "$OUT/pgmid.body" -w '%{http_code}' --max-time 20 --interface "$IP" \
+	-H 'Content-Type: application/json' --data-binary "$A2" \
+	"$IT_BASE_URL/api/auth/signup" >"$OUT/pgmid.status" &
+pgmid=$!
+# GetClientsDetails (not delayed) comes after the pending row and right
+# before AddClient; the simulator logs a delayed call only once answered.
+gcd_seen() { [ "$(wh_calls GetClientsDetails)" -ge 1 ]; }
+it_check "PostgreSQL mid-sign-up: the attempt reached WHMCS" it_wait_for 10 gcd_seen
+sleep 0.5
+it_stop_postgres
+wait "$pgmid"
+it_log "PostgreSQL mid-sign-up: first attempt $(cat "$OUT/pgmid.status") $(cat "$OUT/pgmid.body")"
+# shellcheck disable=SC2034  # read by lib.sh's it_status_is / it_json_eq
+IT_LAST_STATUS=$(cat "$OUT/pgmid.status") IT_LAST_BODY=$OUT/pgmid.body
+it_check "PostgreSQL mid-sign-up: 503 MAINTENANCE" error_is 503 MAINTENANCE
+it_check "PostgreSQL mid-sign-up: AddClient was answered (client exists in WHMCS)" \
+	test "$(wh_clients_with hanako.suzuki@example.jp)" = 1
+it_start_postgres_again
+it_check "PostgreSQL mid-sign-up, back: /health 200" it_wait_for 20 health_ok
+for _ in 1 2 3 4 5 6; do it_http GET /health; done   # every pooled process reconnects
+it_check "PostgreSQL mid-sign-up: no portal user" test "$(users_with hanako.suzuki@example.jp)" = 0
+# The database was gone when AddClient answered: no client id recorded, and the
+# claim (60 s) could not be released.
+it_check "PostgreSQL mid-sign-up: pending row left, without a client id, claimed for at most 60 s" \
+	test "$(db "SELECT count(*) FROM signup_pending WHERE whmcs_client_id IS NULL
+		AND claimed_until > now() AND claimed_until <= now() + interval '60 seconds'")" = 1
+wid=$(curl -s "$WH/__sim/state" | jq -r '.clients[] | select(.email == "hanako.suzuki@example.jp") | .id')
+req POST /api/auth/signup "$A2"
+it_check "PostgreSQL mid-sign-up: retry while the claim holds → 409 CONFLICT" error_is 409 CONFLICT
+it_check "PostgreSQL mid-sign-up: that retry made no AddClient call" test "$(wh_calls AddClient)" = 1
+# Stands for the claim's 60 s running out (the customer retrying later).
+db "UPDATE signup_pending SET claimed_until = now() - interval '1 second'" >/dev/null
+req POST /api/auth/signup "$A2"
+it_check "PostgreSQL mid-sign-up: retry after the claim → 201" it_status_is 201
+it_check "PostgreSQL mid-sign-up: retry adopted the client AddClient created" \
+	it_json_eq '.data.account.whmcs_client_id | tostring' "$wid"
+it_check "PostgreSQL mid-sign-up: exactly one WHMCS client with the email" \
+	test "$(wh_clients_with hanako.suzuki@example.jp)" = 1
+it_check "PostgreSQL mid-sign-up: one AddClient call in all" test "$(wh_calls AddClient)" = 1
+it_check "PostgreSQL mid-sign-up: one portal user" test "$(users_with hanako.suzuki@example.jp)" = 1
+it_check "PostgreSQL mid-sign-up: pending row gone" test "$(db "SELECT count(*) FROM signup_pending")" = 0
+it_check "PostgreSQL mid-sign-up: id mapping with the adopted client" test \
+	"$(db "SELECT m.whmcs_client_id FROM id_mappings m JOIN users u ON u.id = m.user_id WHERE u.email = 'hanako.suzuki@example.jp'")" = "$wid"
 
 it_summary
