@@ -218,7 +218,14 @@ static int h_health(struct web_request *req, struct pt_err *err)
 	json_object_object_add(o, "status", json_object_new_string(status));
 	json_object_object_add(o, "environment", json_object_new_string(env ? env : ""));
 	json_object_object_add(o, "integrations", integ);
-	return web_reply_json_bare(req, db_ok ? 200 : 503, o);
+	int rc = web_reply_json_bare(req, db_ok ? 200 : 503, o);
+	if (rc == 0 && !db_ok) {
+		/* The same Retry-After as every other 503 MAINTENANCE (err table). */
+		char ra[16];
+		snprintf(ra, sizeof ra, "%d", pt_err_default_retry_after(PT_MAINTENANCE));
+		web_set_header(req, "Retry-After", ra);
+	}
+	return rc;
 }
 
 /* ---- Redis helpers ----------------------------------------------------- */
@@ -230,7 +237,6 @@ static struct redis *redis_or_503(struct web_request *req, struct pt_err *err)
 
 	if (!r || redis_ping(r, &ms, err) != 0) {
 		pt_err_set(err, PT_UPSTREAM_UNAVAILABLE, "redis unavailable");
-		err->retry_after = 30;
 		return NULL;
 	}
 	return r;

@@ -48,9 +48,16 @@ enum pt_code {
 	PT_CODE_COUNT
 };
 
+/* Retry-After of a 503 whose cause did not set one (portal-api.md: a 503 says
+ * when to come back). Upstream down or past its timeout: the same 30 s the
+ * catalog, billing and checkout use. PostgreSQL down: a restart or failover
+ * takes seconds, so clients come back sooner. */
+#define PT_RETRY_AFTER_UPSTREAM_S    30
+#define PT_RETRY_AFTER_MAINTENANCE_S 15
+
 struct pt_err {
 	enum pt_code code;
-	int retry_after;          /* seconds for Retry-After, 0 = none */
+	int retry_after;          /* seconds for Retry-After, 0 = the code's default */
 	char provider_code[64];   /* e.g. Salesforce errorCode, Freebit resultCode, "ETIMEOUT" */
 	char field[64];           /* offending field for VALIDATION_FAILED, "" if none */
 	char detail[256];         /* for the log only: never sent to a client */
@@ -69,6 +76,12 @@ void pt_err_clear(struct pt_err *err);
 int pt_err_http_status(enum pt_code code);
 const char *pt_err_code_name(enum pt_code code);   /* "NOT_FOUND" */
 const char *pt_err_user_message(enum pt_code code);/* for a person */
+/* Seconds a client should wait before retrying this code: the table's default,
+ * > 0 for every 503 code, 0 for the others. */
+int pt_err_default_retry_after(enum pt_code code);
+/* The Retry-After an error reply carries: err->retry_after when the cause set
+ * one, else the code's default; 0 = no header. err may be NULL. */
+int pt_err_retry_after(const struct pt_err *err);
 /* Reverse lookup by name; PT_CODE_COUNT if unknown. */
 enum pt_code pt_err_code_from_name(const char *name);
 

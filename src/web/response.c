@@ -165,10 +165,14 @@ int web_reply_error(struct web_request *req, const struct pt_err *err)
 	 * not ride along on an error. */
 	buf_reset(&res->headers);
 	res->cache_public = 0;
+	/* Every 503 says when to come back (portal-api.md): the cause's own
+	 * value when it knows one (Freebit 900, a Retry-After from WHMCS or
+	 * Salesforce), else the code's default from the err table. */
+	int retry_after = err ? pt_err_retry_after(err) : 0;
 	if (buf_puts(&res->body, json_object_to_json_string_ext(o, JSON_FLAGS)) != 0)
 		rc = fallback_500(req);
-	else if (err && err->retry_after > 0)
-		buf_printf(&res->headers, "Retry-After: %d\r\n", err->retry_after);
+	else if (retry_after > 0)
+		buf_printf(&res->headers, "Retry-After: %d\r\n", retry_after);
 	json_object_put(o);
 	return rc;
 }

@@ -46,7 +46,8 @@ int web_reply_list(struct web_request *req, struct json_object *items,
 	long page, long limit, long total);
 /* Mapped status + {"error": {"code", "message", "request_id"}} (plus "field"
  * for VALIDATION_FAILED); message from the err table, never err->detail;
- * Retry-After when err->retry_after > 0. Drops headers set before. */
+ * Retry-After: err->retry_after when > 0, else the code's default
+ * (pt_err_retry_after: every 503 has one). Drops headers set before. */
 int web_reply_error(struct web_request *req, const struct pt_err *err);
 /* Shorthand for web_reply_error with a bare code. */
 int web_reply_code(struct web_request *req, enum pt_code code);

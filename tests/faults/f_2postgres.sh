@@ -45,9 +45,11 @@ timed GET /api/orders --interface $IP -b "portal_session=$TOK"
 it_check "PostgreSQL down: GET /api/orders 503 MAINTENANCE" error_is 503 MAINTENANCE
 it_check "PostgreSQL down: orders within 4 s" time_below 4
 ra_orders=$(it_header Retry-After)
+it_check "PostgreSQL down: orders Retry-After 15 (MAINTENANCE default)" it_header_eq Retry-After 15
 timed POST /api/auth/login --interface $IP -H 'Content-Type: application/json' \
 	--data-binary '{"email":"faults-nobody@example.test","password":"Some-Password-123"}'
 it_check "PostgreSQL down: login 503 MAINTENANCE" error_is 503 MAINTENANCE
+it_check "PostgreSQL down: login Retry-After" it_header_present Retry-After
 it_check "PostgreSQL down: login within 4 s" time_below 4
 timed GET /api/public/services --interface $IP
 it_check "PostgreSQL down: public catalog still 200" it_status_is 200

@@ -145,11 +145,13 @@ it_check "signup: probing customer numbers → 429 RATE_LIMITED + Retry-After" b
 fault "$SF" '{"match": "query", "status": 503, "count": 3}'
 req - POST /api/auth/signup "$A2"
 it_check "signup, Salesforce query down → 503 UPSTREAM_UNAVAILABLE" error_is 503 UPSTREAM_UNAVAILABLE
+it_check "signup, Salesforce query down → Retry-After" it_header_present Retry-After
 it_check "signup, Salesforce query down → no WHMCS AddClient" test "$(wh_calls AddClient)" = 0
 curl -s -XDELETE "$SF/__sim/faults" >/dev/null
 fault "$WH" '{"match": "AddClient", "status": 503, "count": 1}'
 req - POST /api/auth/signup "$A2"
 it_check "signup, WHMCS AddClient down → 503" error_is 503 UPSTREAM_UNAVAILABLE
+it_check "signup, WHMCS AddClient down → Retry-After" it_header_present Retry-After
 it_check "signup, WHMCS AddClient down → no portal user" test "$(db "SELECT count(*) FROM users WHERE email = 'hanako.suzuki@example.jp'")" = 0
 it_check "signup, WHMCS AddClient down → pending row kept for the retry" test "$(db "SELECT count(*) FROM signup_pending")" = 1
 # the retry: Salesforce write-back fails this time (user stays active)

@@ -28,6 +28,7 @@ it_log "stopping PostgreSQL"
 it_stop_postgres
 it_http GET /health
 it_check "PostgreSQL down: 503" it_status_is 503
+it_check "PostgreSQL down: Retry-After 15 (as 503 MAINTENANCE)" it_header_eq Retry-After 15
 it_check "PostgreSQL down: database down" it_json_eq .integrations.database.status down
 it_check "PostgreSQL down: status down" it_json_eq .status down
 it_check "PostgreSQL down: redis still ok" it_json_eq .integrations.redis.status ok

@@ -66,6 +66,7 @@ cleanup
 it_stop_postgres
 req POST /api/auth/signup "$A2"
 it_check "PostgreSQL down: sign-up → 503 MAINTENANCE" error_is 503 MAINTENANCE
+it_check "PostgreSQL down: Retry-After 15 (err table's MAINTENANCE default)" it_header_eq Retry-After 15
 it_check "PostgreSQL down: no WHMCS call at all" test "$(curl -s "$WH/__sim/calls" | jq length)" = 0
 it_check "PostgreSQL down: no Salesforce write-back" test "$(sf_writes)" = 0
 it_start_postgres_again
@@ -79,6 +80,7 @@ it_check "PostgreSQL down: nothing left behind (no user, no pending row)" \
 fault "$WH" '{"match": "AddClient", "delay_ms": 6500, "count": 1}'
 req POST /api/auth/signup "$A2"
 it_check "AddClient answer lost (timeout): 503" it_status_is 503
+it_check "AddClient answer lost (timeout): Retry-After 30 (UPSTREAM_UNAVAILABLE default)" it_header_eq Retry-After 30
 it_check "AddClient answer lost: no portal user" test "$(users_with hanako.suzuki@example.jp)" = 0
 it_check "AddClient answer lost: the client exists in WHMCS once the delayed action ran" \
 	it_wait_for 10 one_client hanako.suzuki@example.jp
@@ -119,7 +121,7 @@ it_check "race: one portal user" test "$(users_with mai.watanabe@example.jp)" = 
 cleanup
 # 3.5 s: under WHMCS_TIMEOUT_MS (5 s), long enough to stop PostgreSQL meanwhile.
 fault "$WH" '{"match": "AddClient", "delay_ms": 3500, "count": 1}'
-curl -s -o "$OUT/pgmid.body" -w '%{http_code}' --max-time 20 --interface "$IP" \
+curl -s -o "$OUT/pgmid.body" -D "$OUT/pgmid.headers" -w '%{http_code}' --max-time 20 --interface "$IP" \
 	-H 'Content-Type: application/json' --data-binary "$A2" \
 	"$IT_BASE_URL/api/auth/signup" >"$OUT/pgmid.status" &
 pgmid=$!
@@ -132,8 +134,9 @@ it_stop_postgres
 wait "$pgmid"
 it_log "PostgreSQL mid-sign-up: first attempt $(cat "$OUT/pgmid.status") $(cat "$OUT/pgmid.body")"
 # shellcheck disable=SC2034  # read by lib.sh's it_status_is / it_json_eq
-IT_LAST_STATUS=$(cat "$OUT/pgmid.status") IT_LAST_BODY=$OUT/pgmid.body
+IT_LAST_STATUS=$(cat "$OUT/pgmid.status") IT_LAST_BODY=$OUT/pgmid.body IT_LAST_HEADERS=$OUT/pgmid.headers
 it_check "PostgreSQL mid-sign-up: 503 MAINTENANCE" error_is 503 MAINTENANCE
+it_check "PostgreSQL mid-sign-up: Retry-After" it_header_eq Retry-After 15
 it_check "PostgreSQL mid-sign-up: AddClient was answered (client exists in WHMCS)" \
 	test "$(wh_clients_with hanako.suzuki@example.jp)" = 1
 it_start_postgres_again

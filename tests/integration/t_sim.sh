@@ -276,6 +276,7 @@ get "$TOK3" /api/sim/201
 it_check "Freebit down, stale copy: 200 stale" it_json_eq '"\(.data.msisdn) \(.data.stale)"' "$MS1 true"
 get "$TOK3" /api/sim/202
 it_check "Freebit down, no copy: 503" error_is 503 UPSTREAM_UNAVAILABLE
+it_check "Freebit down, no copy: Retry-After" it_header_present Retry-After
 curl -sS -XDELETE "$FB/__sim/faults" >/dev/null
 
 # Freebit 429 and a read past FREEBIT_TIMEOUT (5000 ms in the harness,
@@ -291,6 +292,7 @@ for f in '"status":429' '"delay_ms":8000'; do
 	it_check "$what, stale copy: within FREEBIT_TIMEOUT + 1 s" within_timeout
 	timed_get "$TOK3" /api/sim/202
 	it_check "$what, no copy: 503" error_is 503 UPSTREAM_UNAVAILABLE
+	it_check "$what, no copy: Retry-After" it_header_present Retry-After
 	it_check "$what, no copy: within FREEBIT_TIMEOUT + 1 s" within_timeout
 	curl -sS -XDELETE "$FB/__sim/faults" >/dev/null
 done

@@ -64,6 +64,35 @@ static void test_statuses(void **state)
 	assert_int_equal(pt_err_http_status(PT_INTERNAL), 500);
 }
 
+/* Every 503 carries a Retry-After (portal-api.md): the table gives each 503
+ * code a default, and only 503 codes have one. */
+static void test_retry_after_defaults(void **state)
+{
+	struct pt_err err;
+	(void)state;
+
+	for (int c = 0; c < PT_CODE_COUNT; c++) {
+		int ra = pt_err_default_retry_after((enum pt_code)c);
+		if (pt_err_http_status((enum pt_code)c) == 503)
+			assert_true(ra > 0 && ra <= 600);
+		else
+			assert_int_equal(ra, 0);
+	}
+	assert_int_equal(pt_err_default_retry_after(PT_UPSTREAM_UNAVAILABLE), PT_RETRY_AFTER_UPSTREAM_S);
+	assert_int_equal(pt_err_default_retry_after(PT_MAINTENANCE), PT_RETRY_AFTER_MAINTENANCE_S);
+	assert_int_equal(pt_err_default_retry_after((enum pt_code)999), 0);
+	/* the cause's own value wins over the default */
+	pt_err_clear(&err);
+	pt_err_set(&err, PT_UPSTREAM_UNAVAILABLE, "freebit 900");
+	assert_int_equal(pt_err_retry_after(&err), PT_RETRY_AFTER_UPSTREAM_S);
+	err.retry_after = 600;
+	assert_int_equal(pt_err_retry_after(&err), 600);
+	pt_err_set(&err, PT_RATE_LIMITED, "ip");
+	err.retry_after = 0;
+	assert_int_equal(pt_err_retry_after(&err), 0);
+	assert_int_equal(pt_err_retry_after(NULL), 0);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -112,6 +141,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table_complete),
 		cmocka_unit_test(test_statuses),
+		cmocka_unit_test(test_retry_after_defaults),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_set),
 	};

@@ -121,10 +121,57 @@ static void test_error_mapping(void **state)
 			pt_err_user_message(cases[i].shown));
 		assert_string_equal(body_of(r), want);
 		assert_null(strstr(r, "secret detail"));
-		assert_null(strstr(r, "Retry-After"));
+		/* only a 503 has one, from the table when the cause set none */
+		if (pt_err_http_status(cases[i].shown) == 503) {
+			snprintf(want, sizeof want, "Retry-After: %d\r\n",
+				pt_err_default_retry_after(cases[i].shown));
+			assert_non_null(strstr(r, want));
+		} else {
+			assert_null(strstr(r, "Retry-After"));
+		}
 		free(r);
 		web_request_free(req);
 	}
+}
+
+/* portal-api.md: a 503 always says when to come back. A cause that knows
+ * (Freebit 900 → 600) keeps its value; one that does not (a sign-up's WHMCS
+ * timeout, PostgreSQL down) gets the code's default. */
+static void test_503_retry_after(void **state)
+{
+	struct {
+		enum pt_code code;
+		int set;
+		const char *want;
+	} cases[] = {
+		{ PT_UPSTREAM_UNAVAILABLE, 0, "Retry-After: 30\r\n" },
+		{ PT_UPSTREAM_UNAVAILABLE, 600, "Retry-After: 600\r\n" },
+		{ PT_MAINTENANCE, 0, "Retry-After: 15\r\n" },
+		{ PT_MAINTENANCE, 5, "Retry-After: 5\r\n" },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct web_request *req = new_req();
+		struct pt_err err;
+
+		pt_err_clear(&err);
+		pt_err_set(&err, cases[i].code, "down");
+		err.retry_after = cases[i].set;
+		web_reply_error(req, &err);
+		char *r = send_to_string(req);
+		assert_non_null(strstr(r, "Status: 503 Service Unavailable\r\n"));
+		assert_non_null(strstr(r, cases[i].want));
+		free(r);
+		web_request_free(req);
+	}
+	/* web_reply_code (no err of the handler's) too */
+	struct web_request *req = new_req();
+	web_reply_code(req, PT_MAINTENANCE);
+	char *r = send_to_string(req);
+	assert_non_null(strstr(r, "Retry-After: 15\r\n"));
+	free(r);
+	web_request_free(req);
 }
 
 static void test_error_extras(void **state)
@@ -245,6 +292,7 @@ int main(void)
 		cmocka_unit_test(test_json_envelope),
 		cmocka_unit_test(test_raw_and_list),
 		cmocka_unit_test(test_error_mapping),
+		cmocka_unit_test(test_503_retry_after),
 		cmocka_unit_test(test_error_extras),
 		cmocka_unit_test(test_headers_cookies_cache),
 		cmocka_unit_test(test_no_body),
