@@ -161,7 +161,7 @@ static const struct config_key config_table[] = {
 	STR("SFTP_REMOTE_DIR", ".",
 		"Remote directory holding `PASI_talk-detail-YYYYMM.csv` and `PASI_sms-detail-YYYYMM.csv`."),
 	INT("SFTP_TIMEOUT", "30000", 1000, 600000,
-		"Timeout of one SFTP operation (open, read, readdir), milliseconds; connect is 10 s, a download 300 s."),
+		"Timeout of the SFTP connection set-up (TCP connect, SSH handshake, authentication, together) and of one SFTP operation (open, read, readdir), milliseconds; a whole download is bounded by 300 s."),
 	INT("SFTP_MAX_FILE_BYTES", "268435456", 1024, 4294967296L,
 		"Largest detail file imported, bytes; larger files are refused."),
 	/* probes (portal-probed) */

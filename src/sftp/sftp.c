@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -44,8 +45,11 @@ int sftp_opts_from_config(const struct pt_config *cfg, struct sftp_opts *o, stru
 	o->private_key_path = config_get(cfg, "SFTP_PRIVATE_KEY_PATH");
 	o->host_key_sha256 = config_get(cfg, "SFTP_HOST_KEY_SHA256");
 	o->remote_dir = config_get(cfg, "SFTP_REMOTE_DIR");
-	o->connect_timeout_ms = 10000;
 	o->op_timeout_ms = opt_long(cfg, "SFTP_TIMEOUT", 30000);
+	/* The set-up is bounded by the configured timeout too: a server that
+	 * accepts and never speaks must not hold an import or a probe longer
+	 * than SFTP_TIMEOUT says (it was a fixed 10 s). */
+	o->connect_timeout_ms = o->op_timeout_ms;
 	o->download_timeout_ms = 300000;
 	o->max_file_bytes = opt_long(cfg, "SFTP_MAX_FILE_BYTES", SFTP_DEFAULT_MAX_FILE_BYTES);
 	if (!o->host || !o->username || !o->private_key_path || !o->host_key_sha256)
@@ -77,12 +81,29 @@ int sftp_cdr_filename(enum domain_cdr_kind kind, int year, int month, char *out,
 	return n > 0 && (size_t)n < size ? 0 : -1;
 }
 
-/* Non-blocking connect bounded by timeout_ms; returns a blocking socket. */
-static int tcp_connect(const char *host, int port, long timeout_ms, struct pt_err *err)
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Time left before deadline (ms since CLOCK_MONOTONIC's origin), at least 1
+ * so a step that starts at the deadline still fails by timing out. */
+static long left_ms(long long deadline)
+{
+	long long left = deadline - now_ms();
+
+	return left < 1 ? 1 : (long)left;
+}
+
+/* Non-blocking connect bounded by deadline; returns a blocking socket. */
+static int tcp_connect(const char *host, int port, long long deadline, struct pt_err *err)
 {
 	struct addrinfo hints = { 0 }, *res = NULL, *ai;
 	char portstr[8];
-	int fd = -1, rc;
+	int fd = -1, rc, timed_out = 0;
 
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -105,7 +126,9 @@ static int tcp_connect(const char *host, int port, long timeout_ms, struct pt_er
 		if (rc != 0 && errno == EINPROGRESS) {
 			pfd.fd = fd;
 			pfd.events = POLLOUT;
-			rc = poll(&pfd, 1, (int)timeout_ms) == 1 &&
+			int pr = poll(&pfd, 1, (int)left_ms(deadline));
+			timed_out |= pr == 0;
+			rc = pr == 1 &&
 				getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0 ? 0 : -1;
 		}
 		if (rc == 0) {
@@ -117,8 +140,9 @@ static int tcp_connect(const char *host, int port, long timeout_ms, struct pt_er
 	}
 	freeaddrinfo(res);
 	if (fd < 0) {
-		pt_err_set(err, PT_UPSTREAM_UNAVAILABLE, "sftp: cannot connect to %s:%d", host, port);
-		pt_err_provider(err, "ECONNREFUSED");
+		pt_err_set(err, PT_UPSTREAM_UNAVAILABLE, "sftp: cannot connect to %s:%d%s", host, port,
+			timed_out ? " (timeout)" : "");
+		pt_err_provider(err, timed_out ? "ETIMEOUT" : "ECONNREFUSED");
 	}
 	return fd;
 }
@@ -184,7 +208,11 @@ struct sftp_conn *sftp_connect(const struct sftp_opts *opts, struct pt_err *err)
 		c->opts.max_file_bytes = SFTP_DEFAULT_MAX_FILE_BYTES;
 	str_lcpy(c->remote_dir, opts->remote_dir && *opts->remote_dir ? opts->remote_dir : ".",
 		sizeof(c->remote_dir));
-	c->sock = tcp_connect(c->opts.host, c->opts.port, c->opts.connect_timeout_ms, err);
+	/* One deadline for the whole set-up (TCP connect, handshake, host key,
+	 * authentication, SFTP channel): each blocking libssh2 call is bounded
+	 * by what is left of it, so the steps together never exceed it. */
+	long long deadline = now_ms() + c->opts.connect_timeout_ms;
+	c->sock = tcp_connect(c->opts.host, c->opts.port, deadline, err);
 	if (c->sock < 0)
 		goto fail;
 	c->session = libssh2_session_init();
@@ -194,24 +222,26 @@ struct sftp_conn *sftp_connect(const struct sftp_opts *opts, struct pt_err *err)
 	}
 	libssh2_session_set_blocking(c->session, 1);
 	/* Bounds every blocking libssh2 call, so nothing hangs past it. */
-	libssh2_session_set_timeout(c->session, c->opts.connect_timeout_ms);
+	libssh2_session_set_timeout(c->session, left_ms(deadline));
 	if (libssh2_session_handshake(c->session, c->sock) != 0) {
 		ssh_fail(c, "handshake", err);
 		goto fail;
 	}
 	if (check_host_key(c, err) != 0)
 		goto fail;
-	libssh2_session_set_timeout(c->session, c->opts.op_timeout_ms);
+	libssh2_session_set_timeout(c->session, left_ms(deadline));
 	if (libssh2_userauth_publickey_fromfile_ex(c->session, c->opts.username,
 		(unsigned int)strlen(c->opts.username), NULL, c->opts.private_key_path, NULL) != 0) {
 		ssh_fail(c, "public key authentication", err);
 		goto fail;
 	}
+	libssh2_session_set_timeout(c->session, left_ms(deadline));
 	c->sftp = libssh2_sftp_init(c->session);
 	if (!c->sftp) {
 		ssh_fail(c, "subsystem", err);
 		goto fail;
 	}
+	libssh2_session_set_timeout(c->session, c->opts.op_timeout_ms);
 	return c;
 fail:
 	sftp_close(c);

@@ -21,7 +21,7 @@ struct sftp_opts {
 	const char *private_key_path;  /* 0600, unencrypted */
 	const char *host_key_sha256;   /* "SHA256:" + 43 base64 chars, as ssh-keygen -l prints */
 	const char *remote_dir;        /* "." */
-	long connect_timeout_ms;       /* 10000 */
+	long connect_timeout_ms;       /* whole set-up: connect, handshake, auth; 10000 */
 	long op_timeout_ms;            /* 30000 */
 	long download_timeout_ms;      /* 300000 */
 	long max_file_bytes;           /* 256 MiB */
@@ -30,11 +30,13 @@ struct sftp_opts {
 struct sftp_conn;
 
 /* Reads SFTP_HOST, SFTP_PORT, SFTP_USERNAME, SFTP_PRIVATE_KEY_PATH,
- * SFTP_HOST_KEY_SHA256, SFTP_REMOTE_DIR, SFTP_TIMEOUT (op), SFTP_MAX_FILE_BYTES
- * into opts (strings point into cfg). */
+ * SFTP_HOST_KEY_SHA256, SFTP_REMOTE_DIR, SFTP_TIMEOUT (set-up and each
+ * operation), SFTP_MAX_FILE_BYTES into opts (strings point into cfg). */
 int sftp_opts_from_config(const struct pt_config *cfg, struct sftp_opts *opts, struct pt_err *err);
 
-/* TCP connect, SSH handshake, host key check, key auth, SFTP channel.
+/* TCP connect, SSH handshake, host key check, key auth, SFTP channel, all
+ * within connect_timeout_ms together (else PT_UPSTREAM_UNAVAILABLE with
+ * provider_code "ETIMEOUT"; "ECONNREFUSED" when TCP was refused).
  * Host key mismatch: PT_UPSTREAM_UNAVAILABLE, provider_code "EHOSTKEY",
  * detail "expected SHA256:… got SHA256:…", CRIT log "sftp host key mismatch". */
 struct sftp_conn *sftp_connect(const struct sftp_opts *opts, struct pt_err *err);
