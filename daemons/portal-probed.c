@@ -1,8 +1,9 @@
 /* portal-probed — runs src/app/probes on seed 000's schedule (one next-due
  * time per system, PROBE_INTERVAL_*_S) and leaves each result in Redis for
  * /health and /metrics. Any number may run: each writes the latest result.
- * -f foreground (systemd), else detach with -p PIDFILE (sysv); --once runs
- * every probe once and exits. SIGTERM finishes the current probe and exits 0;
+ * -f foreground (systemd), else detach with -p PIDFILE (sysv); -l FILE makes
+ * stderr that file (re-opened on SIGHUP, for logrotate); --once runs every
+ * probe once and exits. SIGTERM finishes the current probe and exits 0;
  * SIGHUP re-opens logs and reloads the config. */
 #include "config.h"
 
@@ -163,9 +164,10 @@ static int loop(struct prober *p, int once)
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: portal-probed [-f] [-p PIDFILE] [-c CONFIG] [--once]\n"
+	fprintf(out, "usage: portal-probed [-f] [-p PIDFILE] [-l LOGFILE] [-c CONFIG] [--once]\n"
 		"  -f          stay in the foreground (systemd)\n"
 		"  -p PIDFILE  write the pid here after detaching\n"
+		"  -l LOGFILE  append stderr (the log) to LOGFILE, re-opened on SIGHUP\n"
 		"  -c CONFIG   configuration file (default $PORTAL_CONFIG, else "
 		SYSCONFDIR "/portal/portal.conf)\n"
 		"  --once      run every probe once in the foreground, then exit\n");
@@ -175,18 +177,20 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "once", no_argument, NULL, 'o' },
+		{ "log-file", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct prober p = { 0 };
 	struct pt_err err = { 0 };
-	const char *pidfile = NULL;
+	const char *pidfile = NULL, *logfile = NULL;
 	int fg = 0, once = 0, c, rc;
 
-	while ((c = getopt_long(argc, argv, "fp:c:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fp:l:c:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f': fg = 1; break;
 		case 'p': pidfile = optarg; break;
+		case 'l': logfile = optarg; break;
 		case 'c': p.config_path = optarg; break;
 		case 'o': once = fg = 1; break;
 		case 'h': usage(stdout); return 0;
@@ -194,6 +198,9 @@ int main(int argc, char **argv)
 		}
 	}
 	log_init("portal-probed", LOG_LVL_INFO, 0);
+	/* First, so that even a configuration error lands in the file; a file
+	 * that cannot be opened is a warning, not a reason to stop probing. */
+	log_set_file(logfile);
 	/* Validate before detaching, while errors can still reach the terminal. */
 	if (!(p.cfg = daemon_config_check("portal-probed", p.config_path, required)))
 		return PT_EXIT_CONFIG;

@@ -234,9 +234,10 @@ static int loop(struct worker *w)
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: portal-provisiond [-f] [-p PIDFILE] [-c CONFIG]\n"
+	fprintf(out, "usage: portal-provisiond [-f] [-p PIDFILE] [-l LOGFILE] [-c CONFIG]\n"
 		"  -f          stay in the foreground (systemd)\n"
 		"  -p PIDFILE  write the pid here after detaching\n"
+		"  -l LOGFILE  append stderr (the log) to LOGFILE, re-opened on SIGHUP\n"
 		"  -c CONFIG   configuration file (default $PORTAL_CONFIG, else "
 		SYSCONFDIR "/portal/portal.conf)\n");
 }
@@ -245,20 +246,24 @@ int main(int argc, char **argv)
 {
 	struct worker w = { 0 };
 	struct pt_err err = { 0 };
-	const char *pidfile = NULL;
+	const char *pidfile = NULL, *logfile = NULL;
 	char host[64];
 	int fg = 0, c, rc;
 
-	while ((c = getopt(argc, argv, "fp:c:h")) != -1) {
+	while ((c = getopt(argc, argv, "fp:l:c:h")) != -1) {
 		switch (c) {
 		case 'f': fg = 1; break;
 		case 'p': pidfile = optarg; break;
+		case 'l': logfile = optarg; break;
 		case 'c': w.config_path = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 64;
 		}
 	}
 	log_init("portal-provisiond", LOG_LVL_INFO, 0);
+	/* First, so that even a configuration error lands in the file; a file
+	 * that cannot be opened is a warning, not a reason to stop working. */
+	log_set_file(logfile);
 	if (gethostname(host, sizeof host))
 		snprintf(host, sizeof host, "localhost");
 	host[sizeof host - 1] = '\0';

@@ -6,7 +6,9 @@
  * only after its event is durably handled, so a crash or a dropped stream
  * resumes exactly after the last handled event (salesforce-pubsub.md §4).
  *
- *   portal-subscriberd [-f] [-p pidfile] [-c config]
+ *   portal-subscriberd [-f] [-p pidfile] [-l logfile] [-c config]
+ *
+ * -l makes stderr that file, re-opened by path on SIGHUP (logrotate).
  */
 #include "config.h"
 
@@ -760,7 +762,7 @@ static void main_loop(const char *path, struct worker *ws)
 
 struct opts {
 	int foreground;
-	const char *pidfile, *config;
+	const char *pidfile, *config, *logfile;
 };
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -768,13 +770,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	while ((c = getopt(argc, argv, "fp:c:h")) != -1) {
+	while ((c = getopt(argc, argv, "fp:l:c:h")) != -1) {
 		switch (c) {
 		case 'f': o->foreground = 1; break;
 		case 'p': o->pidfile = optarg; break;
+		case 'l': o->logfile = optarg; break;
 		case 'c': o->config = optarg; break;
 		default:
-			fprintf(stderr, "usage: %s [-f] [-p pidfile] [-c config]\n", APP);
+			fprintf(stderr, "usage: %s [-f] [-p pidfile] [-l logfile] [-c config]\n", APP);
 			return -1;
 		}
 	}
@@ -788,13 +791,18 @@ static int setup(const struct opts *o)
 	enum log_level lvl = LOG_LVL_INFO;
 	int use_syslog = 0;
 
+	/* First, so that even a configuration error lands in the file; a file
+	 * that cannot be opened is a warning, not a reason to stop. */
+	log_init(APP, LOG_LVL_INFO, 0);
+	log_set_file(o->logfile);
 	if (!(g_cfg = daemon_config_check(APP, o->config, required)))
 		return PT_EXIT_CONFIG;
 	log_level_parse(config_get(g_cfg, "LOG_LEVEL"), &lvl);
 	config_get_bool(g_cfg, "LOG_SYSLOG", &use_syslog, NULL);
 	if (daemon_detach(APP, o->foreground) < 0)
 		return 1;
-	log_init(APP, lvl, use_syslog || !o->foreground);
+	/* Detached, stderr is /dev/null unless -l named a file. */
+	log_init(APP, lvl, use_syslog || (!o->foreground && !o->logfile));
 	if (o->pidfile && daemon_pidfile_write(o->pidfile) < 0) {
 		log_error("cannot write pid file", "path", o->pidfile);
 		return 1;

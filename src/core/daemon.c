@@ -9,6 +9,7 @@
 
 #include "core/daemon.h"
 #include "core/err.h"
+#include "core/log.h"
 
 volatile sig_atomic_t daemon_stop_flag, daemon_hup_flag;
 
@@ -36,10 +37,14 @@ struct pt_config *daemon_config_check(const char *app, const char *path,
 
 int daemon_detach(const char *app, int foreground)
 {
-	if (!foreground && daemon(0, 0)) {
+	if (foreground)
+		return 0;
+	if (daemon(0, 0)) {
 		fprintf(stderr, "%s: daemon: %s\n", app, strerror(errno));
 		return -1;
 	}
+	/* daemon() pointed stderr at /dev/null: back to the -l file, if any. */
+	log_reopen();
 	return 0;
 }
 

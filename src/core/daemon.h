@@ -19,8 +19,9 @@ extern volatile sig_atomic_t daemon_stop_flag, daemon_hup_flag;
 struct pt_config *daemon_config_check(const char *app, const char *path,
 	const char *const *required);
 
-/* Detaches (daemon(0, 0)) unless foreground. 0, or -1 after printing
- * "<app>: daemon: <reason>" to stderr. */
+/* Detaches (daemon(0, 0)) unless foreground, then re-opens the log
+ * (log_reopen: the log_set_file file replaces the /dev/null daemon() left on
+ * stderr). 0, or -1 after printing "<app>: daemon: <reason>" to stderr. */
 int daemon_detach(const char *app, int foreground);
 
 /* Writes "<pid>\n" to path: 0 / -1. daemon_pidfile_remove(NULL) is a no-op. */

@@ -1,12 +1,20 @@
 /* log — logfmt lines to stderr or syslog. One event is always one line:
  * values with spaces, quotes, '=', backslashes or control characters are
  * quoted and escaped (a newline becomes \n), and values of secret-looking
- * keys are replaced by [redacted] here, so no caller can leak one by mistake. */
+ * keys are replaced by [redacted] here, so no caller can leak one by mistake.
+ * With log_set_file, stderr itself is the named file, re-opened by path on
+ * log_reopen (SIGHUP), so a rotated file is let go. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/log.h"
@@ -20,7 +28,8 @@ static struct {
 	int use_syslog;
 	int syslog_open;
 	char request_id[128];
-} log_state = { "portal", LOG_LVL_INFO, 0, 0, "" };
+	char file[PATH_MAX];  /* "" = stderr is whatever the caller gave us */
+} log_state = { "portal", LOG_LVL_INFO, 0, 0, "", "" };
 
 static const char *const level_names[] = { "debug", "info", "warn", "error", "crit" };
 
@@ -54,6 +63,56 @@ int log_level_parse(const char *s, enum log_level *out)
 	return -1;
 }
 
+static void log_msg_and_syslog(enum log_level level, const char *msg, ...)
+	__attribute__((sentinel));
+
+/* Opens log_state.file and puts it in place of stderr. On failure stderr is
+ * left as it was (the old file, or whatever the daemon was started with) and
+ * one warning says so: the daemon never stops over its log. */
+static int log_file_open(void)
+{
+	int fd, e;
+
+	fd = open(log_state.file, O_WRONLY | O_APPEND | O_CREAT | O_NOCTTY | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		e = errno;
+		goto out;
+	}
+	fflush(stderr);
+	if (fd == STDERR_FILENO) {
+		/* stderr was closed, so open() chose 2 itself: keep it across exec
+		 * like any stderr (dup2 below clears the flag the same way). */
+		fcntl(fd, F_SETFD, 0);
+		return 0;
+	}
+	if (dup2(fd, STDERR_FILENO) < 0) {
+		e = errno;
+		close(fd);
+		goto out;
+	}
+	close(fd);
+	return 0;
+out:
+	log_msg_and_syslog(LOG_LVL_WARN, "log file cannot be opened: logging to the previous destination",
+		"path", log_state.file, "error", strerror(e), (char *)0);
+	return -1;
+}
+
+int log_set_file(const char *path)
+{
+	if (!path || !*path) {
+		log_state.file[0] = '\0';
+		return 0;
+	}
+	if (strlen(path) >= sizeof log_state.file) {
+		log_msg_and_syslog(LOG_LVL_WARN, "log file cannot be opened: logging to the previous destination",
+			"path", path, "error", "path too long", (char *)0);
+		return -1;
+	}
+	str_lcpy(log_state.file, path, sizeof log_state.file);
+	return log_file_open();
+}
+
 void log_reopen(void)
 {
 	if (log_state.use_syslog) {
@@ -61,6 +120,8 @@ void log_reopen(void)
 		openlog(log_state.app, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 		log_state.syslog_open = 1;
 	}
+	if (log_state.file[0])
+		log_file_open();
 }
 
 void log_close(void)
@@ -213,7 +274,9 @@ static void put_timestamp(struct buf *b)
 	buf_printf(b, "ts=%s.%03ldZ", t, ts.tv_nsec / 1000000L);
 }
 
-static void log_emit(enum log_level level, struct buf *b)
+/* also_syslog: a line about the log file itself goes to syslog as well, since
+ * the file it would land in is the one nobody can write to or read from. */
+static void log_emit(enum log_level level, struct buf *b, int also_syslog)
 {
 	static const int prio[] = { LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR, LOG_CRIT };
 
@@ -221,25 +284,24 @@ static void log_emit(enum log_level level, struct buf *b)
 		b->len = LOG_LINE_MAX;
 		b->data[b->len] = '\0';
 	}
-	if (log_state.use_syslog) {
-		syslog(prio[level], "%s", buf_cstr(b));
+	if (log_state.use_syslog || also_syslog)
+		syslog(LOG_DAEMON | prio[level], "%s", buf_cstr(b));
+	if (log_state.use_syslog)
 		return;
-	}
 	/* One write per line keeps lines from several processes whole. */
 	buf_putc(b, '\n');
 	fwrite(b->data, 1, b->len, stderr);
 	fflush(stderr);
 }
 
-void log_msg(enum log_level level, const char *msg, ...)
+static void log_vmsg(enum log_level level, int also_syslog, const char *msg, va_list ap)
 {
 	struct buf b;
-	va_list ap;
 
 	if ((unsigned)level > LOG_LVL_CRIT)
 		level = LOG_LVL_CRIT;
-	if (level < log_state.min)
-		return;
+	if (level < log_state.min && !also_syslog)
+		return;  /* a log file that cannot be opened is said at any LOG_LEVEL */
 	buf_init(&b, 0);  /* values are capped; the line is cut in log_emit */
 	put_timestamp(&b);
 	buf_printf(&b, " level=%s", level_names[level]);
@@ -252,7 +314,6 @@ void log_msg(enum log_level level, const char *msg, ...)
 		put_key(&b, "request_id");
 		put_value(&b, log_state.request_id, 0);
 	}
-	va_start(ap, msg);
 	for (;;) {
 		const char *k = va_arg(ap, const char *);
 		if (!k)
@@ -264,8 +325,25 @@ void log_msg(enum log_level level, const char *msg, ...)
 		else
 			put_value(&b, v ? v : "", 0);
 	}
-	va_end(ap);
 	if (b.data)
-		log_emit(level, &b);
+		log_emit(level, &b, also_syslog);
 	buf_free(&b);
+}
+
+void log_msg(enum log_level level, const char *msg, ...)
+{
+	va_list ap;
+
+	va_start(ap, msg);
+	log_vmsg(level, 0, msg, ap);
+	va_end(ap);
+}
+
+static void log_msg_and_syslog(enum log_level level, const char *msg, ...)
+{
+	va_list ap;
+
+	va_start(ap, msg);
+	log_vmsg(level, 1, msg, ap);
+	va_end(ap);
 }

@@ -11,7 +11,17 @@ enum log_level { LOG_LVL_DEBUG = 0, LOG_LVL_INFO, LOG_LVL_WARN, LOG_LVL_ERROR, L
 void log_init(const char *app, enum log_level min_level, int use_syslog);
 /* Parses "debug|info|warn|error|crit"; -1 if unknown. */
 int log_level_parse(const char *s, enum log_level *out);
-/* Re-open after SIGHUP (syslog: closelog/openlog; stderr: nothing to do). */
+/* Makes stderr the file `path` (a daemon's -l option): opened O_WRONLY|
+ * O_APPEND|O_CREAT (mode 0640 less the umask) and dup2()'d over stderr now
+ * and again on every log_reopen(), so after logrotate has renamed it, SIGHUP
+ * moves the daemon to the new file. When it cannot be opened, stderr stays
+ * what it was (the previous file, or what the daemon was started with) and
+ * one warning per attempt, msg="log file cannot be opened: …" path= error=,
+ * goes there and to syslog whatever LOG_LEVEL. NULL or "" forgets the path.
+ * 0, or -1 when the file could not be opened. */
+int log_set_file(const char *path);
+/* Re-open after SIGHUP: syslog (closelog/openlog) when in use, and the file
+ * of log_set_file when one was given; plain stderr has nothing to re-open. */
 void log_reopen(void);
 void log_close(void);
 /* Attached as request_id=… to every line until cleared with NULL. */

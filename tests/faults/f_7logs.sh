@@ -5,8 +5,9 @@
 #   * /dev/full (every write fails with ENOSPC: a full disk),
 #   * a closed descriptor (EBADF),
 #   * a pipe whose reader has gone (EPIPE / SIGPIPE: a dead log collector).
-# (A read-only log directory cannot be had as root without a mount of its
-# own; a log file that cannot be written is what /dev/full gives.)
+# (A log file that cannot be opened at all — a read-only or foreign log
+# directory, as the unprivileged user the daemons run as — and the file
+# renamed by logrotate are f_8logfile.sh's.)
 # portal-probed must go on probing (its Redis results appear), portal-provisiond
 # must go on working (an order held in the outbox while Salesforce was down
 # is submitted by it), both survive SIGHUP (log reopen) and stop on SIGTERM

@@ -6,7 +6,9 @@
 #  * daemons (portal-probed, portal-provisiond — each skipped until built):
 #    start, status 0, reload → SIGHUP → "logs reopened" in the log, stop,
 #    status 3; both ways the script can run them (foreground under
-#    start-stop-daemon with LOGFILE, and self-detaching with -p).
+#    start-stop-daemon with LOGFILE, and self-detaching with -p). With
+#    LOGFILE, a logrotate-style rotation (rename, new root-owned file,
+#    reload) moves the daemon to the new file.
 #  * portal-fcgi: start a pool of portal-health.fcgi → its socket answers
 #    /health (cgi-fcgi), status 0, stop → processes and socket gone, status 3.
 # it: once
@@ -98,6 +100,20 @@ run_daemon() { # name mode(logfile|detach)
 		it_check "$d [$mode]: reload" rc_is 0 "$d" reload
 		it_check "$d [$mode]: SIGHUP → 'logs reopened' line" it_wait_for 10 log_has "$log" 'SIGHUP: logs reopened'
 		it_check "$d [$mode]: same process after reload" it_alive "$pid"
+		# logrotate (etc/logrotate.d/portal): rename, `create 0640 root adm`
+		# (root's here), postrotate `reload` — the daemon must write the new file.
+		mv "$log" "$log.1"
+		install -m 0640 /dev/null "$log"
+		it_check "$d [$mode]: reload after rotation" rc_is 0 "$d" reload
+		it_check "$d [$mode]: rotated → the reload's line lands in the new file" \
+			it_wait_for 10 log_has "$log" 'SIGHUP: logs reopened'
+		it_check "$d [$mode]: rotated → the new file was handed to $IT_WWW_USER" \
+			bash -c "[ \"\$(stat -c %U '$log')\" = '$IT_WWW_USER' ]"
+		it_check "$d [$mode]: rotated → nothing more in the renamed file" \
+			bash -c "[ \$(grep -c 'SIGHUP: logs reopened' '$log.1') = 1 ]"
+		it_check "$d [$mode]: rotated → no 'log file cannot be opened'" \
+			bash -c "! grep -q 'log file cannot be opened' '$log' '$log.1'"
+		rm -f "$log.1"
 	else
 		it_check "$d [$mode]: reload" rc_is 0 "$d" reload
 		it_check "$d [$mode]: same process after reload" it_alive "$pid"

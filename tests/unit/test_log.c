@@ -1,5 +1,6 @@
 /* test_log — logfmt shape, escaping (one event = one line), levels,
- * request id, and redaction of secret-looking keys. */
+ * request id, redaction of secret-looking keys, and the -l log file:
+ * re-opened by path (a rotated file is let go), kept when it cannot be. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -196,6 +199,97 @@ static void test_syslog(void **state)
 	log_init("portal-test", LOG_LVL_DEBUG, 0);
 }
 
+/* Whole content of a file ("" when missing). */
+static const char *slurp(const char *path)
+{
+	static char data[65536];
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+
+	if (f) {
+		n = fread(data, 1, sizeof data - 1, f);
+		fclose(f);
+	}
+	data[n] = '\0';
+	return data;
+}
+
+static void test_file_reopen(void **state)
+{
+	char dir[] = "/tmp/test_log.XXXXXX", path[64], rotated[64];
+	const char *s;
+	struct stat st;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/d.log", dir);
+	snprintf(rotated, sizeof rotated, "%s/d.log.1", dir);
+	capture_start();
+	assert_int_equal(log_set_file(path), 0);
+	log_info("first", NULL);
+	assert_int_equal(rename(path, rotated), 0);
+	log_info("second", NULL);       /* still the renamed file, as before */
+	log_reopen();
+	log_info("third", NULL);        /* the new file, created by the reopen */
+	s = capture_end();
+	assert_int_equal(strlen(s), 0);  /* nothing reached the original stderr */
+	s = slurp(rotated);
+	assert_int_equal(count_lines(s), 2);
+	assert_non_null(strstr(s, "msg=\"first\""));
+	assert_non_null(strstr(s, "msg=\"second\""));
+	s = slurp(path);
+	assert_int_equal(count_lines(s), 1);
+	assert_non_null(strstr(s, "msg=\"third\""));
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0007, 0);  /* 0640 less umask: not world-readable */
+
+	/* The path turns unusable (its directory is gone): the next reopen keeps
+	 * the open file and says so there, once; lines go on landing in it. */
+	capture_start();
+	assert_int_equal(log_set_file(path), 0);
+	int rfd = open(path, O_RDONLY);
+	assert_true(rfd >= 0);
+	unlink(path);
+	unlink(rotated);
+	assert_int_equal(rmdir(dir), 0);
+	log_reopen();
+	log_info("fourth", NULL);
+	s = capture_end();
+	assert_int_equal(strlen(s), 0);
+	char kept[4096];
+	ssize_t n = read(rfd, kept, sizeof kept - 1);
+	close(rfd);
+	assert_true(n > 0);
+	kept[n] = '\0';
+	assert_int_equal(count_lines(kept), 3);   /* "third", the warning, "fourth" */
+	assert_non_null(strstr(kept, "msg=\"log file cannot be opened: logging to the previous "
+		"destination\" path="));
+	assert_non_null(strstr(kept, "msg=\"fourth\""));
+	log_set_file(NULL);
+	log_reopen();   /* no path any more: leaves stderr alone */
+}
+
+static void test_file_unopenable(void **state)
+{
+	const char *s;
+
+	(void)state;
+	/* LOG_LEVEL=error does not hide it: the file is where nobody looks. */
+	log_init("portal-test", LOG_LVL_ERROR, 0);
+	capture_start();
+	assert_int_equal(log_set_file("/nonexistent-dir/portal/d.log"), -1);
+	log_error("still logging", NULL);
+	log_reopen();
+	s = capture_end();
+	assert_int_equal(count_lines(s), 3);   /* warning, line, warning again */
+	assert_non_null(strstr(s, "level=warn app=portal-test "
+		"msg=\"log file cannot be opened: logging to the previous destination\" "
+		"path=/nonexistent-dir/portal/d.log error=\"No such file or directory\""));
+	assert_non_null(strstr(s, "msg=\"still logging\""));
+	log_set_file(NULL);
+	log_init("portal-test", LOG_LVL_DEBUG, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -205,6 +299,8 @@ int main(void)
 		cmocka_unit_test_setup(test_levels_and_request_id, setup),
 		cmocka_unit_test_setup(test_long_value, setup),
 		cmocka_unit_test_setup(test_syslog, setup),
+		cmocka_unit_test_setup(test_file_reopen, setup),
+		cmocka_unit_test_setup(test_file_unopenable, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
