@@ -218,6 +218,27 @@ static int gen_new(char gen[GEN_MAX])
 	return rand_hex(gen, GEN_MAX, 12);
 }
 
+/* Makes sure key holds a generation before a live read starts (SET NX, so
+ * an invalidation that got there first wins) and reads it back into gen.
+ * The per-process copy of the items is keyed by a non-empty generation:
+ * without this the catalog would have none until the first change event. */
+static int gen_ensure(struct redis *r, const char *key, char gen[GEN_MAX])
+{
+	char fresh[GEN_MAX];
+	struct pt_err e;
+	redisReply *rep;
+
+	if (*gen)
+		return 0;
+	if (gen_new(fresh) != 0)
+		return -1;
+	pt_err_clear(&e);
+	rep = redis_cmd(r, &e, "SET %s %s NX", key, fresh);
+	int ok = rep && rep->type != REDIS_REPLY_ERROR;
+	freeReplyObject(rep);
+	return ok ? gen_read(r, key, gen) : -1;
+}
+
 struct kv {
 	const char *key;
 	const char *val;
@@ -274,15 +295,87 @@ static int key_public(struct buf *key, const char *category, enum app_catalog_vi
 	return cache_key_global(key, "catalog", suffix, NULL);
 }
 
+/* The value of key from the MGET done ahead (read_ahead): 1 when key was
+ * one of its keys (*v NULL: the key does not exist), else 0. */
+static int ahead_get(const struct app_catalog *c, const char *key, const char **v, size_t *len)
+{
+	const redisReply *rep = c->ahead;
+
+	if (!rep)
+		return 0;
+	for (size_t i = 0; i < rep->elements && i < 2; i++) {
+		if (!c->ahead_keys[i] || strcmp(c->ahead_keys[i], key) != 0)
+			continue;
+		const redisReply *e = rep->element[i];
+		*v = e->type == REDIS_REPLY_STRING ? e->str : NULL;
+		*len = *v ? e->len : 0;
+		return 1;
+	}
+	return 0;
+}
+
+/* Reads the cache value k1 and the plain key k2 in one round trip; their
+ * later reads in this call cost nothing. A Redis failure makes the rest of
+ * the call live reads, as cache_read does. */
+static void read_ahead(struct app_catalog *c, const char *k1, const char *k2)
+{
+	struct pt_err e;
+	redisReply *rep;
+
+	if (!c->redis)
+		return;
+	pt_err_clear(&e);
+	rep = cache_get_with(c->redis, k1, k2, &e);
+	if (!rep) {
+		if (e.code == PT_UPSTREAM_UNAVAILABLE)
+			c->redis = NULL;
+		return;
+	}
+	c->ahead_keys[0] = k1;
+	c->ahead_keys[1] = k2;
+	c->ahead = rep;
+}
+
+static void ahead_free(struct app_catalog *c)
+{
+	freeReplyObject(c->ahead);
+	c->ahead = NULL;
+	c->ahead_keys[0] = c->ahead_keys[1] = NULL;
+}
+
+/* The generation of key for this call, from the read ahead when there was one. */
+static int gen_read_c(struct app_catalog *c, const char *key, char gen[GEN_MAX])
+{
+	const char *v;
+	size_t len;
+
+	gen[0] = '\0';
+	if (!ahead_get(c, key, &v, &len))
+		return gen_read(c->redis, key, gen);
+	if (len >= GEN_MAX)
+		return -1;
+	if (v) {
+		memcpy(gen, v, len);
+		gen[len] = '\0';
+	}
+	return 0;
+}
+
 /* cache_get for this call; a Redis failure turns the rest of the call into
  * live reads (c is the caller's per-call copy), so an outage costs one
  * connect attempt per request, not one per key. */
 static int cache_read(struct app_catalog *c, const char *key, struct buf *out)
 {
 	struct pt_err e;
+	const char *v;
+	size_t len;
 
 	if (!c->redis)
 		return 0;
+	if (ahead_get(c, key, &v, &len)) {
+		buf_reset(out);   /* over out's bound: a miss, read live */
+		return v && buf_append(out, v, len) == 0;
+	}
 	pt_err_clear(&e);
 	int hit = cache_get(c->redis, key, out, &e);
 	if (hit != 1 && e.code == PT_UPSTREAM_UNAVAILABLE)
@@ -450,7 +543,8 @@ static int fill(struct app_catalog *c, struct app_catalog_items *items, struct r
 	struct json_object *rows = NULL;
 	char gen[GEN_MAX] = "";
 	char n[24];
-	int can_cache = c->redis && gen_read(c->redis, APP_CATALOG_KEY_GEN, gen) == 0;
+	int can_cache = c->redis && gen_read(c->redis, APP_CATALOG_KEY_GEN, gen) == 0 &&
+		gen_ensure(c->redis, APP_CATALOG_KEY_GEN, gen) == 0;
 	int rc = -1;
 
 	memset(rd, 0, sizeof *rd);
@@ -553,13 +647,47 @@ out:
 
 /* ---- items, account ----------------------------------------------------------- */
 
+/* The items this process last read from catalog:entries, and the generation
+ * they were read under. A warm account read then costs a GET of catalog:gen
+ * instead of a GET of the whole catalog and a JSON parse of it (the profile
+ * in docs/performance.md). Valid while catalog:gen is unchanged: every
+ * invalidation sets a new random one before it deletes anything, and the
+ * entries read after a generation was read are at least that new (a fill
+ * stores only under the generation it started with). Replaced only while
+ * nobody borrows it (single-threaded: one request at a time). */
+static struct {
+	struct app_catalog_items items;
+	char gen[GEN_MAX];
+	int held;
+} memo;
+
 void app_catalog_items_free(struct app_catalog_items *items)
 {
 	if (!items)
 		return;
-	free(items->v);
-	items->v = NULL;
-	items->n = 0;
+	if (items->borrowed)
+		memo.held--;
+	else
+		free(items->v);
+	memset(items, 0, sizeof *items);
+}
+
+static void memo_lend(struct app_catalog_items *out)
+{
+	*out = memo.items;
+	out->borrowed = 1;
+	memo.held++;
+}
+
+/* out becomes the process's copy (under gen) and is lent back to the caller. */
+static void memo_keep(const char *gen, struct app_catalog_items *out)
+{
+	if (!*gen || memo.held > 0)
+		return;
+	free(memo.items.v);
+	memo.items = *out;
+	str_lcpy(memo.gen, gen, sizeof memo.gen);
+	memo_lend(out);
 }
 
 static int items_from_cache(struct app_catalog *c, struct app_catalog_items *out)
@@ -587,10 +715,19 @@ int app_catalog_items_load(struct app_catalog *c, struct app_catalog_items *out,
 	struct pt_err *err)
 {
 	struct rendered rd;
+	char gen[GEN_MAX] = "";
 	int rc;
 
-	if (items_from_cache(c, out) == 0)
+	memset(out, 0, sizeof *out);
+	if (c->redis && gen_read_c(c, APP_CATALOG_KEY_GEN, gen) == 0 && *gen &&
+	    memo.items.v && strcmp(memo.gen, gen) == 0) {
+		memo_lend(out);
 		return 0;
+	}
+	if (items_from_cache(c, out) == 0) {
+		memo_keep(gen, out);
+		return 0;
+	}
 	rc = fill(c, out, &rd, err);
 	rendered_free(&rd);
 	if (rc != 0)
@@ -684,11 +821,18 @@ int app_catalog_account_plans(struct app_catalog *c, const char *sf_account_id,
 	struct app_catalog_items items = { 0 };
 	struct app_catalog_summary sum;
 	struct domain_account a;
+	char id[SF_ID_LEN18 + 1];
+	struct buf key;
 	int rc = -1;
 
 	*items_out = NULL;
 	if (!app_catalog_category_valid(category))
 		return pt_err_set(err, PT_NOT_FOUND, "catalog: no such category");
+	/* A warm read is then two round trips to Redis: the session, and this. */
+	buf_init(&key, CACHE_KEY_MAX);
+	if (sf_soql_id_check(sf_account_id, "001", id, NULL) == 0 &&
+	    cache_key_acct(&key, id, "eligibility", NULL) == 0)
+		read_ahead(c, buf_cstr(&key), APP_CATALOG_KEY_GEN);
 	if (app_catalog_account_load(c, sf_account_id, &a, err) != 0 ||
 	    app_catalog_items_load(c, &items, err) != 0)
 		goto out;
@@ -705,6 +849,8 @@ int app_catalog_account_plans(struct app_catalog *c, const char *sf_account_id,
 	rc = 0;
 out:
 	app_catalog_items_free(&items);
+	ahead_free(c);
+	buf_free(&key);
 	return rc;
 }
 

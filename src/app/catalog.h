@@ -52,6 +52,10 @@ struct app_catalog {
 	int (*query)(struct app_catalog *c, const char *soql, size_t max_records,
 		struct json_object **records, struct pt_err *err);
 	void *test_arg;
+	/* Internal: keys read ahead in one MGET (the account route) and their
+	 * reply; reads of those keys in the same call are answered from it. */
+	const char *ahead_keys[2];
+	struct redisReply *ahead;
 };
 
 /* PORTAL_PRICEBOOK_ID validated as a Pricebook2 id (prefix 01s, checksum),
@@ -75,11 +79,14 @@ int app_catalog_public(struct app_catalog *c, enum app_catalog_view view,
 	const char *category, struct buf *out, int *cached, struct pt_err *err);
 
 /* Every item of the portal pricebook, orderable or not (checkout tells
- * UNKNOWN_SKU from NOT_ORDERABLE), in SKU order; from catalog:entries or
- * live (which also fills the public keys). */
+ * UNKNOWN_SKU from NOT_ORDERABLE), in SKU order; from the process's copy
+ * while catalog:gen is unchanged, else from catalog:entries, else live
+ * (which also fills the public keys). Read-only: v may be the process's
+ * shared copy (borrowed = 1) until app_catalog_items_free. */
 struct app_catalog_items {
 	struct domain_catalog_item *v;
 	size_t n;
+	int borrowed;
 };
 int app_catalog_items_load(struct app_catalog *c, struct app_catalog_items *out,
 	struct pt_err *err);

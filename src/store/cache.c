@@ -29,6 +29,11 @@ static const char cache_get_lua[] =
 	"redis.call('HINCRBY', KEYS[2], v and 'hits' or 'misses', 1) "
 	"return v";
 
+static const char cache_get_with_lua[] =
+	"local v = redis.call('MGET', KEYS[1], KEYS[2]) "
+	"redis.call('HINCRBY', KEYS[3], v[1] and 'hits' or 'misses', 1) "
+	"return v";
+
 static const char cache_del_lua[] =
 	"local n = redis.call('UNLINK', KEYS[1]) "
 	"redis.call('HINCRBY', KEYS[2], 'invalidations', 1) "
@@ -212,6 +217,28 @@ int cache_get(struct redis *r, const char *key, struct buf *out, struct pt_err *
 out:
 	freeReplyObject(rep);
 	return hit;
+}
+
+redisReply *cache_get_with(struct redis *r, const char *key, const char *plain,
+	struct pt_err *err)
+{
+	struct pt_err e = { 0 };
+
+	if (!key || !plain) {
+		pt_err_set(err, PT_INTERNAL, "cache_get_with: bad arguments");
+		return NULL;
+	}
+	redisReply *rep = redis_cmd(r, &e, "EVAL %s 3 %s %s %s", cache_get_with_lua, key, plain,
+		CACHE_STATS_KEY);
+	if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2)
+		return rep;
+	if (rep && rep->type == REDIS_REPLY_ERROR)
+		pt_err_set(&e, PT_UPSTREAM_UNAVAILABLE, "redis: %.200s", rep->str);
+	else if (rep)
+		pt_err_set(&e, PT_UPSTREAM_UNAVAILABLE, "redis: unexpected reply");
+	freeReplyObject(rep);
+	cache_failed("get", &e, err);
+	return NULL;
 }
 
 static int cache_reply_ok(redisReply *rep, const char *op, struct pt_err *e, struct pt_err *err)

@@ -36,6 +36,12 @@ int cache_key_line(struct buf *key, const char *msisdn, const char *suffix, stru
  * (PT_UPSTREAM_UNAVAILABLE / PT_PAYLOAD_TOO_LARGE): read live, don't fail.
  * err may be NULL. Counts hits/misses/errors in cache:stats. */
 int cache_get(struct redis *r, const char *key, struct buf *out, struct pt_err *err);
+/* key (a cache value, counted in cache:stats like cache_get) and plain (any
+ * other key, e.g. a generation) in one round trip. A new reply: an array of
+ * two, each nil or a string; NULL + err when Redis failed. The caller bounds
+ * the sizes it accepts. */
+redisReply *cache_get_with(struct redis *r, const char *key, const char *plain,
+	struct pt_err *err);
 /* ttl_s 0 = no TTL (catalog: invalidated by CDC). 0 / -1 + err. */
 int cache_set(struct redis *r, const char *key, const void *data, size_t len, long ttl_s,
 	struct pt_err *err);

@@ -436,6 +436,16 @@ static int session_touch(struct redis *r, const struct session_opts *o,
 	return 0;
 }
 
+/* A load refreshes last_seen and the key TTL only when last_seen is this old:
+ * a customer clicking through pages costs one HGETALL per request instead of
+ * a HGETALL and a script (the account routes' hot path, docs/performance.md).
+ * The idle deadline then comes at most idle/30 (≤ 60 s) early, never late. */
+static long long touch_interval(const struct session_opts *o)
+{
+	long long t = o->idle_timeout_s / 30;
+	return t > 60 ? 60 : t;
+}
+
 int session_load(struct redis *r, const struct session_opts *o, const char *token,
 	struct session *out, struct pt_err *err)
 {
@@ -467,7 +477,7 @@ int session_load(struct redis *r, const struct session_opts *o, const char *toke
 		unauthenticated(err, "expired");
 		goto out;
 	}
-	rc = session_touch(r, o, out, now, err);
+	rc = now - out->last_seen < touch_interval(o) ? 0 : session_touch(r, o, out, now, err);
 out:
 	if (rc != 0)
 		explicit_bzero(out, sizeof *out);

@@ -69,7 +69,8 @@ int session_create(struct redis *r, const struct session_opts *o,
 	struct session *out, struct pt_err *err);
 
 /* Looks the token up, enforces the idle and absolute timeouts and touches it
- * (last_seen = now; key TTL = min(idle, absolute remaining)).
+ * (last_seen = now; key TTL = min(idle, absolute remaining)) when last_seen is
+ * at least min(idle / 30, 60) s old.
  * -1 + PT_UNAUTHENTICATED when the token is malformed, unknown or expired
  * (an expired one is deleted); PT_UPSTREAM_UNAVAILABLE (retry_after set) when
  * Redis is down — callers answer 503, never 401, so nobody is logged out by

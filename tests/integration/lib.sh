@@ -239,23 +239,37 @@ it_start_postgres_again() { _it_pg_ctl_start; }
 
 # --- Redis -------------------------------------------------------------------------
 
+# IT_REDIS_UNIX=1: the apps reach Redis over a unix socket as well (REDIS_URL
+# unix://…; TCP stays for redis-cli -p), the one-host setup of docs/scaling.md.
+it_redis_unix_args() {
+	[ "${IT_REDIS_UNIX:-0}" = 1 ] &&
+		echo "--unixsocket $IT_ROOT/redis/redis.sock --unixsocketperm 777"
+}
 it_start_redis() {
 	command -v redis-server >/dev/null || it_die "redis-server not installed"
 	mkdir -p "$IT_ROOT/redis"
+	chmod 755 "$IT_ROOT/redis"
 	IT_REDIS_PORT=$(it_free_port)
+	# shellcheck disable=SC2046
 	redis-server --bind 127.0.0.1 --port "$IT_REDIS_PORT" --dir "$IT_ROOT/redis" \
-		--save '' --appendonly no --daemonize no --protected-mode yes \
+		--save '' --appendonly no --daemonize no --protected-mode yes $(it_redis_unix_args) \
 		--logfile "$IT_ROOT/logs/redis.log" </dev/null >/dev/null 2>&1 &
 	it_register redis $!
 	it_wait_port "$IT_REDIS_PORT" 20 || it_die "Redis did not start"
 	it_export IT_REDIS_PORT "$IT_REDIS_PORT"
-	it_export REDIS_URL "redis://127.0.0.1:$IT_REDIS_PORT/0"
+	if [ "${IT_REDIS_UNIX:-0}" = 1 ]; then
+		it_wait_file "$IT_ROOT/redis/redis.sock" 10 || it_die "Redis made no unix socket"
+		it_export REDIS_URL "unix://$IT_ROOT/redis/redis.sock?db=0"
+	else
+		it_export REDIS_URL "redis://127.0.0.1:$IT_REDIS_PORT/0"
+	fi
 }
 
 it_stop_redis() { it_stop_one redis; }
 it_start_redis_again() {
+	# shellcheck disable=SC2046
 	redis-server --bind 127.0.0.1 --port "$IT_REDIS_PORT" --dir "$IT_ROOT/redis" \
-		--save '' --appendonly no --daemonize no \
+		--save '' --appendonly no --daemonize no $(it_redis_unix_args) \
 		--logfile "$IT_ROOT/logs/redis.log" </dev/null >/dev/null 2>&1 &
 	it_register redis $!
 	it_wait_port "$IT_REDIS_PORT" 20

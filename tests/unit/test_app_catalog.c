@@ -661,6 +661,99 @@ static void test_redis_cache(void **state)
 	clean();
 }
 
+/* The process keeps the items it read under catalog:gen: while the
+ * generation stands it answers without catalog:entries, and a new one
+ * (any invalidation) makes it read again. */
+static void test_redis_items_memo(void **state)
+{
+	struct hook h = { 0 };
+	struct app_catalog c;
+	struct app_catalog_items a, b;
+	struct pt_err err;
+	(void)state;
+	if (!scratch) {
+		skip();
+		return;
+	}
+	clean();
+	h.r = scratch;
+	use_case(&c, &h, scratch);
+	assert_int_equal(app_catalog_items_load(&c, &a, &err), 0);   /* cold: live, gen made */
+	assert_int_equal(h.calls, 1);
+	assert_int_equal(rint_("EXISTS %s", "catalog:gen"), 1);
+	app_catalog_items_free(&a);
+	use_case(&c, &h, scratch);
+	assert_int_equal(app_catalog_items_load(&c, &a, &err), 0);   /* from catalog:entries */
+	assert_int_equal(a.borrowed, 1);
+	assert_int_equal(rint_("DEL %s", "catalog:entries"), 1);
+	use_case(&c, &h, scratch);
+	assert_int_equal(app_catalog_items_load(&c, &b, &err), 0);   /* the process's copy */
+	assert_int_equal(b.n, 11);
+	assert_ptr_equal(a.v, b.v);
+	assert_int_equal(h.calls, 1);
+	app_catalog_items_free(&b);
+	app_catalog_items_free(&a);
+	assert_null(a.v);
+	/* a new generation: read again (live, the entries being gone) */
+	assert_int_equal(app_catalog_invalidate(scratch, NULL, &err), 0);
+	use_case(&c, &h, scratch);
+	assert_int_equal(app_catalog_items_load(&c, &a, &err), 0);
+	assert_int_equal(h.calls, 2);
+	assert_int_equal(a.n, 11);
+	app_catalog_items_free(&a);
+	clean();
+}
+
+static char *hget_(const char *key, const char *field)
+{
+	struct pt_err e;
+	redisReply *rep = redis_cmd(scratch, &e, "HGET %s %s", key, field);
+	assert_non_null(rep);
+	char *v = strdup(rep->type == REDIS_REPLY_STRING ? rep->str : "0");
+	freeReplyObject(rep);
+	return v;
+}
+
+/* The account route warm: the eligibility and the generation in one read
+ * ahead, the items from catalog:entries once and then from the process's
+ * copy; same answer as cold, nothing asked of Salesforce, the eligibility
+ * counted as a cache hit. */
+static void test_redis_account_plans_warm(void **state)
+{
+	struct hook h = { 0 };
+	struct app_catalog c;
+	struct json_object *items = NULL;
+	struct pt_err err;
+	char got[256];
+	(void)state;
+	if (!scratch) {
+		skip();
+		return;
+	}
+	clean();
+	h.r = scratch;
+	h.acct_id = ACCT;
+	for (int round = 0; round < 3; round++) {
+		char *hits0 = hget_(CACHE_STATS_KEY, "hits");
+		use_case(&c, &h, scratch);
+		assert_int_equal(app_catalog_account_plans(&c, ACCT, "sim", &items, &err), 0);
+		assert_null(c.ahead);
+		skus(items, got, sizeof got);
+		assert_string_equal(got, "SIM-5G-20GB,SIM-DATA-3GB,SIM-VOICE-10GB");
+		assert_string_equal(amount_of(items, "SIM-DATA-3GB", "price"), "890.00");
+		json_object_put(items);
+		assert_int_equal(h.calls, 1);
+		assert_int_equal(h.acct_calls, 1);
+		char *hits1 = hget_(CACHE_STATS_KEY, "hits");
+		/* round 1: eligibility + catalog:entries; then the process's copy */
+		if (round > 0)
+			assert_int_equal(atol(hits1) - atol(hits0), round == 1 ? 2 : 1);
+		free(hits0);
+		free(hits1);
+	}
+	clean();
+}
+
 static void test_redis_eligibility(void **state)
 {
 	struct hook h = { 0 };
@@ -719,6 +812,8 @@ int main(void)
 		cmocka_unit_test(test_pricebook_config),
 		cmocka_unit_test(test_live_without_redis),
 		cmocka_unit_test(test_redis_cache),
+		cmocka_unit_test(test_redis_items_memo),
+		cmocka_unit_test(test_redis_account_plans_warm),
 		cmocka_unit_test(test_redis_eligibility),
 	};
 	const char *u = getenv("PORTAL_TEST_REDIS_URL");

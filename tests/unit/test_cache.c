@@ -204,6 +204,24 @@ static void test_live_roundtrip(void **state)
 	assert_int_equal(err.code, PT_PAYLOAD_TOO_LARGE);
 	assert_int_equal(v.len, 0);
 
+	/* a cache value and a plain key in one round trip; only the first counts */
+	struct cache_stats mid, after;
+	assert_int_equal(cache_stats_get(r, &mid, &err), 0);
+	redisReply *two = cache_get_with(r, buf_cstr(&k), buf_cstr(&all), &err);
+	assert_non_null(two);
+	assert_int_equal(two->elements, 2);
+	assert_int_equal(two->element[0]->len, sizeof val);
+	assert_memory_equal(two->element[0]->str, val, sizeof val);
+	assert_string_equal(two->element[1]->str, "[]");
+	freeReplyObject(two);
+	two = cache_get_with(r, "client:no-such-key", buf_cstr(&all), &err);
+	assert_non_null(two);
+	assert_int_equal(two->element[0]->type, REDIS_REPLY_NIL);
+	freeReplyObject(two);
+	assert_int_equal(cache_stats_get(r, &after, &err), 0);
+	assert_int_equal(after.hits - mid.hits, 1);
+	assert_int_equal(after.misses - mid.misses, 1);
+
 	pt_err_clear(&err);
 	assert_int_equal(cache_del(r, buf_cstr(&k), &err), 0);
 	assert_int_equal(cache_del(r, buf_cstr(&k), &err), 0);

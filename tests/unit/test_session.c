@@ -210,6 +210,28 @@ static void test_live_touch_and_absolute_cap(void **state)
 	assert_int_equal(ttl_of(s.hash), -2);
 }
 
+/* A session used again within min(idle/30, 60) s is read, not rewritten. */
+static void test_live_touch_throttled(void **state)
+{
+	(void)state;
+	struct session s, l;
+	struct pt_err err = { 0 };
+	struct session_opts o = { 1800, 43200 };
+	long long now = (long long)time(NULL);
+	make(&s, &o, UID);
+	RUN("HSET sess:%s last_seen %lld", s.hash, now - 30);
+	RUN("EXPIRE sess:%s 1000", s.hash);
+	assert_int_equal(session_load(R, &o, s.token, &l, &err), 0);
+	assert_int_equal(l.last_seen, now - 30);
+	assert_int_equal(ttl_of(s.hash), 1000);
+	/* 61 s since the last touch: touched again */
+	RUN("HSET sess:%s last_seen %lld", s.hash, now - 61);
+	assert_int_equal(session_load(R, &o, s.token, &l, &err), 0);
+	assert_true(l.last_seen >= now);
+	long t = ttl_of(s.hash);
+	assert_true(t > 1790 && t <= 1800);
+}
+
 static void test_live_idle_expiry(void **state)
 {
 	(void)state;
@@ -353,6 +375,7 @@ int main(void)
 	const struct CMUnitTest live[] = {
 		cmocka_unit_test(test_live_create_load),
 		cmocka_unit_test(test_live_touch_and_absolute_cap),
+		cmocka_unit_test(test_live_touch_throttled),
 		cmocka_unit_test(test_live_idle_expiry),
 		cmocka_unit_test(test_live_absolute_expiry),
 		cmocka_unit_test(test_live_rotate),
