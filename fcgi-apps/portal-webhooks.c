@@ -76,6 +76,10 @@ static const struct web_app_def app = {
 	.required_keys = required,
 	.init = init,
 	.fini = fini,
+	/* The contract fixes the signature over the raw body, not its
+	 * Content-Type, and WHMCS hooks may label it otherwise: the HMAC is
+	 * the check here, so a 415 would only drop genuine events. */
+	.bodies = WEB_BODY_ANY,
 };
 
 int main(int argc, char **argv)

@@ -42,6 +42,8 @@ static const struct err_entry err_table[] = {
 	  "This change conflicts with the current state. Please reload the page and try again.", 0 },
 	{ PT_PAYLOAD_TOO_LARGE, 413, "PAYLOAD_TOO_LARGE",
 	  "The information sent is too large.", 0 },
+	{ PT_UNSUPPORTED_MEDIA_TYPE, 415, "UNSUPPORTED_MEDIA_TYPE",
+	  "The information was sent in a format we do not accept. Please reload the page and try again.", 0 },
 	{ PT_RATE_LIMITED, 429, "RATE_LIMITED",
 	  "Too many attempts. Please wait a moment and try again.", 0 },
 	{ PT_INTERNAL, 500, "INTERNAL",

@@ -22,6 +22,7 @@ enum pt_code {
 	PT_METHOD_NOT_ALLOWED,     /* 405 */
 	PT_CONFLICT,               /* 409 generic */
 	PT_PAYLOAD_TOO_LARGE,      /* 413 */
+	PT_UNSUPPORTED_MEDIA_TYPE, /* 415 body not labelled application/json */
 	PT_RATE_LIMITED,           /* 429 */
 	PT_INTERNAL,               /* 500 */
 	PT_UPSTREAM_ERROR,         /* 502 provider answered with an unexpected error */

@@ -211,7 +211,7 @@ static void dispatch(struct web_ctx *ctx, struct web_request *req, char *const *
 		web_reply_error(req, &err);
 		return;
 	}
-	web_route_dispatch(ctx->def->routes, ctx->def->nroutes, req);
+	web_route_dispatch_bodies(ctx->def->routes, ctx->def->nroutes, req, ctx->def->bodies);
 }
 
 int web_app_serve(struct web_ctx *ctx, char *const *envp, const struct web_body_reader *rd,

@@ -33,6 +33,9 @@ struct web_app_def {
 	int (*init)(struct web_ctx *ctx, struct pt_err *err);
 	/* Optional, run once before exit to free what init made. */
 	void (*fini)(struct web_ctx *ctx);
+	/* WEB_BODY_JSON (default): a body must be application/json, else 415
+	 * UNSUPPORTED_MEDIA_TYPE; WEB_BODY_ANY: handlers take any body. */
+	enum web_body_types bodies;
 };
 
 /* Runs the app; returns the process exit status. */

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "core/buf.h"
@@ -606,6 +607,24 @@ static int parse_envelope(struct web_request *req, char *const *envp, struct pt_
 	}
 	size_t ql = strnlen(qs, WEB_QUERY_MAX + 1);
 	return web_parse_query(req, qs, ql, err);
+}
+
+int web_content_type_is_json(const char *ct)
+{
+	static const char json[] = "application/json";
+	const size_t n = sizeof json - 1;
+
+	if (!ct)
+		return 0;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	if (strncasecmp(ct, json, n) != 0)
+		return 0;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	/* "application/jsonx" or "application/json-seq" are other types */
+	return *ct == '\0' || *ct == ';';
 }
 
 static int parse_meta(struct web_request *req, char *const *envp, struct pt_err *err)

@@ -117,6 +117,10 @@ int web_parse_query(struct web_request *req, const char *qs, size_t len, struct 
 int web_parse_cookies(struct web_request *req, const char *header, struct pt_err *err);
 /* Collects HTTP_* params, each value bounded and free of control bytes. */
 int web_parse_headers(struct web_request *req, char *const *envp, struct pt_err *err);
+/* 1 when a Content-Type value is application/json: the media type compared
+ * case-insensitively, optional whitespace around it, any parameters
+ * ("; charset=utf-8") accepted. NULL or "" → 0. */
+int web_content_type_is_json(const char *ct);
 /* "" or NULL → 0; otherwise decimal digits only. */
 int web_parse_content_length(const char *s, unsigned long long *out, struct pt_err *err);
 int web_read_body(struct web_request *req, const char *content_length, int chunked,

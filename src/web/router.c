@@ -84,11 +84,21 @@ static void allow_list(const struct web_route *routes, size_t n, const char *pat
 		snprintf(out + len, outsz - len, "%sHEAD", len ? ", " : "");
 }
 
-static void run(const struct web_route *r, struct web_request *req)
+static void run(const struct web_route *r, struct web_request *req,
+	enum web_body_types bodies)
 {
 	struct pt_err err;
 
 	pt_err_clear(&err);
+	/* Checked here, once for every handler, so none parses a form or text
+	 * body as JSON by accident (and a cross-site form cannot post one). */
+	if (bodies == WEB_BODY_JSON && req->body_len > 0 &&
+	    !web_content_type_is_json(req->content_type)) {
+		pt_err_set(&err, PT_UNSUPPORTED_MEDIA_TYPE, "body with Content-Type '%.100s'",
+			req->content_type);
+		web_reply_error(req, &err);
+		return;
+	}
 	if (r->handler(req, &err) != 0)
 		web_reply_error(req, &err);
 	else if (req->res.status == 0)
@@ -98,6 +108,12 @@ static void run(const struct web_route *r, struct web_request *req)
 void web_route_dispatch(const struct web_route *routes, size_t nroutes,
 	struct web_request *req)
 {
+	web_route_dispatch_bodies(routes, nroutes, req, WEB_BODY_JSON);
+}
+
+void web_route_dispatch_bodies(const struct web_route *routes, size_t nroutes,
+	struct web_request *req, enum web_body_types bodies)
+{
 	enum web_method want = req->method == WEB_HEAD ? WEB_GET : req->method;
 	char allow[128];
 
@@ -106,7 +122,7 @@ void web_route_dispatch(const struct web_route *routes, size_t nroutes,
 			continue;
 		if (web_route_match(routes[i].pattern, req->path, req)) {
 			req->route = routes[i].pattern;
-			run(&routes[i], req);
+			run(&routes[i], req, bodies);
 			return;
 		}
 	}

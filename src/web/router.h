@@ -19,9 +19,21 @@ struct web_route {
 	int (*handler)(struct web_request *req, struct pt_err *err);
 };
 
-/* Dispatches req; always leaves a reply in req->res. */
+/* What a request body may be labelled (portal-api.md: JSON in and out). */
+enum web_body_types {
+	WEB_BODY_JSON = 0,   /* a body must be Content-Type application/json, else 415 */
+	WEB_BODY_ANY,        /* the handler reads any body as raw bytes (webhooks) */
+};
+
+/* Dispatches req; always leaves a reply in req->res. A matched route gets a
+ * request with a body only when its Content-Type is application/json
+ * (web_content_type_is_json): else 415 UNSUPPORTED_MEDIA_TYPE, the handler
+ * is not run. No body (logout, DELETE): any or no Content-Type. */
 void web_route_dispatch(const struct web_route *routes, size_t nroutes,
 	struct web_request *req);
+/* The same with the body rule chosen by the app. */
+void web_route_dispatch_bodies(const struct web_route *routes, size_t nroutes,
+	struct web_request *req, enum web_body_types bodies);
 
 /* Pure matcher, for tests: 1 when path matches pattern (captures stored in
  * req->captures when req is not NULL), 0 otherwise. */

@@ -108,6 +108,20 @@ req - POST /api/auth/signup "$(signup_json CN10000002 hanako.suzuki@example.jp '
 it_check "signup: common password → 400 WEAK_PASSWORD" error_is 400 WEAK_PASSWORD
 req - POST /api/auth/signup "$A2" -H 'Origin: https://evil.example'
 it_check "signup: foreign Origin → 403 CSRF_FAILED" error_is 403 CSRF_FAILED
+# JSON in (portal-api.md): a body labelled otherwise is refused before the
+# handler, so nothing is looked up or created
+it_http POST /api/auth/signup --interface "$IP" -H 'Content-Type: text/plain' --data-binary "$A2"
+it_check "signup: text/plain body → 415 UNSUPPORTED_MEDIA_TYPE" error_is 415 UNSUPPORTED_MEDIA_TYPE
+it_check "signup: 415 created no user" test "$(db "SELECT count(*) FROM users WHERE email = 'hanako.suzuki@example.jp'")" = 0
+it_http POST /api/auth/login --interface "$IP" -H 'Content-Type: application/x-www-form-urlencoded' \
+	--data-binary 'email=hanako.suzuki%40example.jp&password=x'
+it_check "login: form-encoded body → 415 UNSUPPORTED_MEDIA_TYPE" error_is 415 UNSUPPORTED_MEDIA_TYPE
+it_http POST /api/auth/login --interface "$IP" --data-binary '{"email": "x@y.jp"}' -H 'Content-Type:'
+it_check "login: JSON body without Content-Type → 415 UNSUPPORTED_MEDIA_TYPE" error_is 415 UNSUPPORTED_MEDIA_TYPE
+it_http POST /api/auth/signup --interface "$IP" -H 'Content-Type: Application/JSON; Charset=UTF-8' \
+	--data-binary '{"email": "x@y.jp"}'
+it_check "signup: 'Application/JSON; Charset=UTF-8' is JSON (→ 400 VALIDATION_FAILED, not 415)" \
+	error_is 400 VALIDATION_FAILED
 
 # ---------------------------------------------------------------- sign-up: not found / registered
 req - POST /api/auth/signup "$(signup_json CN99999999 hanako.suzuki@example.jp "$PW_A2")"
@@ -200,8 +214,9 @@ it_check "me without a cookie → 401 UNAUTHENTICATED" error_is 401 UNAUTHENTICA
 old=$(cookie_of a)
 req a POST /api/auth/logout
 it_check "logout without X-CSRF-Token → 403 CSRF_FAILED" error_is 403 CSRF_FAILED
-req a POST /api/auth/logout '' -H "X-CSRF-Token: $(csrf a)"
-it_check "logout → 204" it_status_is 204
+# no body and no Content-Type at all: the JSON rule is about bodies
+it_http POST /api/auth/logout --interface "$IP" -b "$JAR/a" -c "$JAR/a" -H "X-CSRF-Token: $(csrf a)"
+it_check "logout (no body, no Content-Type) → 204" it_status_is 204
 it_check "logout: clearing cookie" bash -c "grep -qi '^set-cookie: portal_session=;.*Max-Age=0' '$IT_LAST_HEADERS'"
 req - GET /api/auth/me '' -b "portal_session=$old"
 it_check "logged-out cookie → 401" error_is 401 UNAUTHENTICATED

@@ -194,6 +194,9 @@ send PATCH "$TOK4" "$CSRF4" /api/account/profile '{}'
 it_check "profile PATCH: empty → 400 body" field_is body
 send PATCH "$TOK4" "$CSRF4" /api/account/profile '{"phone":'
 it_check "profile PATCH: not JSON → 400" it_status_is 400
+it_http PATCH /api/account/profile -b "portal_session=$TOK4" -H "X-CSRF-Token: $CSRF4" \
+	-H 'Content-Type: application/x-www-form-urlencoded' --data-binary 'phone=090-2222-0104'
+it_check "profile PATCH: form-encoded body → 415 UNSUPPORTED_MEDIA_TYPE" error_is 415 UNSUPPORTED_MEDIA_TYPE
 n0=$(calls UpdateClient)
 it_check "profile PATCH: refusals sent nothing to WHMCS" bash -c "[ $n0 -eq $(calls UpdateClient) ]"
 send PATCH "$TOK4" "$CSRF4" /api/account/profile '{"phone":"090-2222-0104","address":{"postcode":"460-0002","prefecture":"aichi"}}'

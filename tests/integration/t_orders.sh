@@ -170,6 +170,11 @@ it_check "parallel: every answer carries the same order id" test "$(awk '{print 
 it_check "parallel: exactly one Salesforce order for the key" test "$(sf_orders_with_key "$KEY_PREFIX:$KP")" = 1
 
 # ---------------------------------------------------------------- refusals
+# JSON in (portal-api.md): the cart as text/plain is refused before checkout
+it_http POST /api/orders -b "portal_session=$TOK1" -H "X-CSRF-Token: $CSRF1" -H "Idempotency-Key: k-$RUN-ct" \
+	-H 'Content-Type: text/plain' --data-binary "$INTERNET"
+it_check "text/plain body: 415 UNSUPPORTED_MEDIA_TYPE" error_is 415 UNSUPPORTED_MEDIA_TYPE
+it_check "text/plain body: no Salesforce order for its key" test "$(sf_orders_with_key "$KEY_PREFIX:k-$RUN-ct")" = 0
 post "$TOK1" "$CSRF1" - "$INTERNET"
 it_check "no Idempotency-Key: 400 IDEMPOTENCY_KEY_REQUIRED" error_is 400 IDEMPOTENCY_KEY_REQUIRED
 post "$TOK1" "$CSRF1" "bad key!" "$INTERNET"

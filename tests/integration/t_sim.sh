@@ -123,6 +123,9 @@ it_check "IDOR: A1 tops up A3's line → 404" error_is 404 NOT_FOUND
 # ---------------------------------------------------------------- top-up
 send POST "$TOK3" "$CSRF3" /api/sim/201/top-up '{"quota_mb":1024}'
 it_check "top-up: no Idempotency-Key → 400" error_is 400 IDEMPOTENCY_KEY_REQUIRED
+it_http POST /api/sim/201/top-up -b "portal_session=$TOK3" -H "X-CSRF-Token: $CSRF3" -H "Idempotency-Key: k-$RUN-ct" \
+	-H 'Content-Type: application/x-www-form-urlencoded' --data-binary 'quota_mb=1024'
+it_check "top-up: form-encoded body → 415 UNSUPPORTED_MEDIA_TYPE" error_is 415 UNSUPPORTED_MEDIA_TYPE
 send POST "$TOK3" "$CSRF3" /api/sim/201/top-up '{"quota_mb":2048}' -H "Idempotency-Key: k-$RUN-bad"
 it_check "top-up: size not offered → 400 quota_mb" bash -c "[ $IT_LAST_STATUS = 400 ] && jq -e '.error.field == \"quota_mb\"' '$IT_LAST_BODY' >/dev/null"
 R0=$(fb_remain $MS1)

@@ -148,6 +148,9 @@ post "$TOK1" "$CSRF1" /api/support/cases '{"subject":"'"$LONG"'","description":"
 it_check "subject of 256 chars: 400 naming subject" field_is subject
 post "$TOK1" - /api/support/cases '{"subject":"s","description":"d"}'
 it_check "create without CSRF token: 403" error_is 403 CSRF_FAILED
+it_http POST /api/support/cases -b "portal_session=$TOK1" -H "X-CSRF-Token: $CSRF1" \
+	-H 'Content-Type: text/plain; charset=utf-8' --data-binary '{"subject":"s","description":"d"}'
+it_check "create with a text/plain body: 415 UNSUPPORTED_MEDIA_TYPE" error_is 415 UNSUPPORTED_MEDIA_TYPE
 BIG=$(head -c 70000 /dev/zero | tr '\0' x)
 post "$TOK1" "$CSRF1" /api/support/cases '{"subject":"s","description":"'"$BIG"'"}'
 it_check "body over HTTP_MAX_BODY (64 KiB): 413 PAYLOAD_TOO_LARGE" error_is 413 PAYLOAD_TOO_LARGE

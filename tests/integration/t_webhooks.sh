@@ -157,6 +157,15 @@ SIG=$(printf '%s' "$BODY" | openssl dgst -sha256 -hmac "$SECRET" -r | cut -d' ' 
 it_http POST /api/webhooks/whmcs -H 'Content-Type: application/json' -H "X-WHMCS-Signature: $SIG" --data-binary "$BODY"
 it_check "signed by hand (no cookie, no CSRF): 200" it_status_is 200
 psql_q "DELETE FROM webhook_events WHERE event_id = 't-webhooks-$RUN'" >/dev/null
+# The other apps refuse a body not labelled JSON (415); this one checks the
+# HMAC of the raw bytes instead, whatever a WHMCS hook labels them.
+BODY2="{\"id\":\"t-webhooks-ct-$RUN\",\"event\":\"ClientEdit\",\"timestamp\":$(date +%s),\"client_id\":101}"
+SIG=$(printf '%s' "$BODY2" | openssl dgst -sha256 -hmac "$SECRET" -r | cut -d' ' -f1)
+it_http POST /api/webhooks/whmcs -H 'Content-Type: application/x-www-form-urlencoded' -H "X-WHMCS-Signature: $SIG" --data-binary "$BODY2"
+it_check "signed, labelled form-encoded: 200 (no 415 on the webhook)" it_status_is 200
+it_http POST /api/webhooks/whmcs -H 'Content-Type: text/plain' --data-binary "$BODY2"
+it_check "unsigned, labelled text/plain: 401 INVALID_SIGNATURE" it_json_eq .error.code INVALID_SIGNATURE
+psql_q "DELETE FROM webhook_events WHERE event_id = 't-webhooks-ct-$RUN'" >/dev/null
 BAD='{"id":"x", "event":'
 SIG=$(printf '%s' "$BAD" | openssl dgst -sha256 -hmac "$SECRET" -r | cut -d' ' -f1)
 it_http POST /api/webhooks/whmcs -H 'Content-Type: application/json' -H "X-WHMCS-Signature: $SIG" --data-binary "$BAD"

@@ -41,6 +41,7 @@ static void test_statuses(void **state)
 	assert_int_equal(pt_err_http_status(PT_NOT_FOUND), 404);
 	assert_int_equal(pt_err_http_status(PT_METHOD_NOT_ALLOWED), 405);
 	assert_int_equal(pt_err_http_status(PT_PAYLOAD_TOO_LARGE), 413);
+	assert_int_equal(pt_err_http_status(PT_UNSUPPORTED_MEDIA_TYPE), 415);
 	assert_int_equal(pt_err_http_status(PT_RATE_LIMITED), 429);
 	assert_int_equal(pt_err_http_status(PT_UPSTREAM_ERROR), 502);
 	assert_int_equal(pt_err_http_status(PT_UPSTREAM_UNAVAILABLE), 503);

@@ -65,9 +65,25 @@ static void test_serve(void **state)
 	struct buf out;
 	(void)state;
 
-	char *ok[] = { "REQUEST_METHOD=POST", "REQUEST_URI=/echo", "CONTENT_LENGTH=5", NULL };
+	char *ok[] = { "REQUEST_METHOD=POST", "REQUEST_URI=/echo", "CONTENT_LENGTH=5",
+		"CONTENT_TYPE=application/json; charset=utf-8", NULL };
 	assert_int_equal(serve(ok, "hello", &out), 200);
 	assert_non_null(strstr(buf_cstr(&out), "{\"data\":\"hello\"}"));
+	buf_free(&out);
+
+	/* a body that does not say it is JSON: 415, with or without a type */
+	char *form[] = { "REQUEST_METHOD=POST", "REQUEST_URI=/echo", "CONTENT_LENGTH=5",
+		"CONTENT_TYPE=application/x-www-form-urlencoded", NULL };
+	assert_int_equal(serve(form, "a=1&b", &out), 415);
+	assert_non_null(strstr(buf_cstr(&out), "Status: 415 Unsupported Media Type\r\n"));
+	assert_non_null(strstr(buf_cstr(&out), "\"UNSUPPORTED_MEDIA_TYPE\""));
+	buf_free(&out);
+	char *untyped[] = { "REQUEST_METHOD=POST", "REQUEST_URI=/echo", "CONTENT_LENGTH=5", NULL };
+	assert_int_equal(serve(untyped, "hello", &out), 415);
+	buf_free(&out);
+	/* no body, no type: fine (logout) */
+	char *empty[] = { "REQUEST_METHOD=POST", "REQUEST_URI=/echo", NULL };
+	assert_int_equal(serve(empty, "", &out), 200);
 	buf_free(&out);
 
 	char *big[] = { "REQUEST_METHOD=POST", "REQUEST_URI=/echo", "CONTENT_LENGTH=70000", NULL };

@@ -191,6 +191,91 @@ static void test_method_not_allowed(void **state)
 	web_request_free(req);
 }
 
+/* portal-api.md: JSON in. A body labelled anything but application/json is
+ * 415 before the handler runs; no body needs no Content-Type; an app that
+ * reads raw bodies (webhooks) opts out. */
+static struct web_request *post_body(const char *ct, const char *body,
+	enum web_body_types bodies)
+{
+	struct web_request *req = web_request_new();
+
+	assert_non_null(req);
+	req->method = WEB_POST;
+	req->method_name = "POST";
+	req->path = "/api/orders";
+	req->content_type = ct;
+	req->body = (char *)body;
+	req->body_len = strlen(body);
+	last[0] = '\0';
+	web_route_dispatch_bodies(routes, NROUTES, req, bodies);
+	return req;
+}
+
+static void test_body_content_type(void **state)
+{
+	static const char *const json[] = {
+		"application/json", "application/json; charset=utf-8",
+		"Application/JSON;charset=UTF-8", "application/json ; charset=\"utf-8\"",
+		" application/json",
+	};
+	static const char *const other[] = {
+		"", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+		"application/jsonx", "application/json-seq", "text/json", "application/xml",
+	};
+	struct web_request *req;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof json / sizeof json[0]; i++) {
+		req = post_body(json[i], "{}", WEB_BODY_JSON);
+		assert_string_equal(last, "create");
+		assert_int_equal(req->res.status, 201);
+		web_request_free(req);
+	}
+	for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
+		req = post_body(other[i], "{}", WEB_BODY_JSON);
+		assert_string_equal(last, "");              /* the handler never ran */
+		assert_int_equal(req->res.status, 415);
+		assert_string_equal(error_code(req), "UNSUPPORTED_MEDIA_TYPE");
+		web_request_free(req);
+		/* web_route_dispatch is the same rule */
+		req = web_request_new();
+		req->method = WEB_POST;
+		req->method_name = "POST";
+		req->path = "/api/orders";
+		req->content_type = other[i];
+		req->body = (char *)"a=1";
+		req->body_len = 3;
+		web_route_dispatch(routes, NROUTES, req);
+		assert_int_equal(req->res.status, 415);
+		web_request_free(req);
+	}
+	/* no body (logout, DELETE): no Content-Type needed */
+	req = post_body("", "", WEB_BODY_JSON);
+	assert_string_equal(last, "create");
+	web_request_free(req);
+	req = post_body("text/plain", "", WEB_BODY_JSON);
+	assert_int_equal(req->res.status, 201);
+	web_request_free(req);
+	/* raw-body apps take any */
+	req = post_body("application/x-www-form-urlencoded", "a=1", WEB_BODY_ANY);
+	assert_string_equal(last, "create");
+	web_request_free(req);
+	/* routing comes first: unknown path 404, wrong method 405 */
+	req = web_request_new();
+	req->method = WEB_POST;
+	req->method_name = "POST";
+	req->path = "/api/nowhere";
+	req->content_type = "text/plain";
+	req->body = (char *)"x";
+	req->body_len = 1;
+	web_route_dispatch(routes, NROUTES, req);
+	assert_int_equal(req->res.status, 404);
+	web_request_free(req);
+
+	assert_false(web_content_type_is_json(NULL));
+	assert_true(web_content_type_is_json("application/json\t;charset=utf-8"));
+}
+
 static void test_head_and_errors(void **state)
 {
 	struct web_request *req;
@@ -224,6 +309,7 @@ int main(void)
 		cmocka_unit_test(test_not_found),
 		cmocka_unit_test(test_method_not_allowed),
 		cmocka_unit_test(test_head_and_errors),
+		cmocka_unit_test(test_body_content_type),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
