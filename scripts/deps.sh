@@ -16,8 +16,10 @@ PORTAL_PACKAGES=(
 	libfcgi-dev libcurl4-openssl-dev libjson-c-dev libhiredis-dev libpq-dev libssl-dev
 	libssh2-1-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
 	libcmocka-dev libavro-dev libargon2-dev libnghttp2-dev
-	# sanitizers and fuzzing (clang's libFuzzer)
-	clang libclang-rt-14-dev
+	# sanitizers and fuzzing: clang + libclang-rt-14-dev (libFuzzer and ASan/UBSan runtimes;
+	# only a Recommends of clang-14, and apt runs without recommends) + llvm
+	# (llvm-symbolizer: symbolized sanitizer reports)
+	clang libclang-rt-14-dev llvm
 	# servers the integration tests and the demo run
 	nginx-light apache2 libapache2-mod-fcgid spawn-fcgi multiwatch redis-server postgresql
 	openssh-server openssh-client
