@@ -1,10 +1,13 @@
-/* rand — every token, session id and request id comes from OpenSSL's CSPRNG.
- * Output buffers are checked before anything is written so a short buffer
- * can never yield a truncated (weaker) token. */
-#include <limits.h>
+/* rand — every token, session id and request id comes from the kernel's
+ * CSPRNG (getrandom(2), the source OpenSSL's DRBG seeds itself from).
+ * Not RAND_bytes: initialising OpenSSL's DRBG and configuration was ~14% of
+ * a CGI start for a request that needs nothing else from OpenSSL
+ * (docs/performance.md, "CGI cold start"). Output buffers are checked
+ * before anything is written so a short buffer can never yield a truncated
+ * (weaker) token. */
+#include <errno.h>
 #include <string.h>
-#include <openssl/crypto.h>
-#include <openssl/rand.h>
+#include <sys/random.h>
 
 #include "core/buf.h"
 #include "core/rand.h"
@@ -13,12 +16,17 @@ int rand_bytes(void *out, size_t n)
 {
 	unsigned char *p = out;
 
+	/* Blocks only until the kernel pool is first initialised (boot);
+	 * reads of up to 256 bytes are never short once it is. */
 	while (n > 0) {
-		int chunk = n > INT_MAX ? INT_MAX : (int)n;
-		if (RAND_bytes(p, chunk) != 1)
+		ssize_t got = getrandom(p, n, 0);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
 			return -1;
-		p += chunk;
-		n -= (size_t)chunk;
+		}
+		p += got;
+		n -= (size_t)got;
 	}
 	return 0;
 }
@@ -32,7 +40,7 @@ int rand_hex(char *out, size_t outsz, size_t n)
 	if (rand_bytes(raw, n) != 0)
 		return -1;
 	str_hex(out, raw, n);
-	OPENSSL_cleanse(raw, n);
+	explicit_bzero(raw, n);
 	return 0;
 }
 
@@ -62,7 +70,7 @@ int rand_token_b64url(char *out, size_t outsz, size_t n)
 			out[o++] = alphabet[v & 63];
 	}
 	out[o] = '\0';
-	OPENSSL_cleanse(raw, n);
+	explicit_bzero(raw, n);
 	return 0;
 }
 

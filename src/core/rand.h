@@ -1,4 +1,4 @@
-/* rand — cryptographically secure randomness (OpenSSL RAND_bytes).
+/* rand — cryptographically secure randomness (the kernel's, getrandom(2)).
  * Tokens, session ids, CSRF tokens and request ids come from here only. */
 #ifndef PT_CORE_RAND_H
 #define PT_CORE_RAND_H
