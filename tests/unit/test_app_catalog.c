@@ -591,6 +591,16 @@ static void clean(void)
 	assert_int_equal(cache_del_prefix(scratch, "acct:" ACCT ":", NULL, &e), 0);
 }
 
+/* Skips the test without PORTAL_TEST_REDIS_URL (cmocka's skip() does not
+ * return); else a scratch Redis without catalog keys, behind h. */
+static void scratch_begin(struct hook *h)
+{
+	if (!scratch)
+		skip();
+	clean();
+	h->r = scratch;
+}
+
 static void test_redis_cache(void **state)
 {
 	struct hook h = { 0 };
@@ -598,12 +608,7 @@ static void test_redis_cache(void **state)
 	struct buf b;
 	int cached;
 	(void)state;
-	if (!scratch) {
-		skip();
-		return;
-	}
-	clean();
-	h.r = scratch;
+	scratch_begin(&h);
 	buf_init(&b, APP_CATALOG_VALUE_MAX);
 	/* cold: one query fills every key */
 	assert_int_equal(public_read(scratch, &h, APP_CATALOG_PLANS, "sim", &b, &cached, &err), 0);
@@ -671,12 +676,7 @@ static void test_redis_items_memo(void **state)
 	struct app_catalog_items a, b;
 	struct pt_err err;
 	(void)state;
-	if (!scratch) {
-		skip();
-		return;
-	}
-	clean();
-	h.r = scratch;
+	scratch_begin(&h);
 	use_case(&c, &h, scratch);
 	assert_int_equal(app_catalog_items_load(&c, &a, &err), 0);   /* cold: live, gen made */
 	assert_int_equal(h.calls, 1);
@@ -726,12 +726,7 @@ static void test_redis_account_plans_warm(void **state)
 	struct pt_err err;
 	char got[256];
 	(void)state;
-	if (!scratch) {
-		skip();
-		return;
-	}
-	clean();
-	h.r = scratch;
+	scratch_begin(&h);
 	h.acct_id = ACCT;
 	for (int round = 0; round < 3; round++) {
 		char *hits0 = hget_(CACHE_STATS_KEY, "hits");
@@ -761,12 +756,7 @@ static void test_redis_eligibility(void **state)
 	struct domain_account a;
 	struct pt_err err;
 	(void)state;
-	if (!scratch) {
-		skip();
-		return;
-	}
-	clean();
-	h.r = scratch;
+	scratch_begin(&h);
 	h.acct_id = ACCT;
 	use_case(&c, &h, scratch);
 	assert_int_equal(app_catalog_account_load(&c, ACCT, &a, &err), 0);
