@@ -117,8 +117,10 @@ static int worker_open(struct worker *w, struct pt_err *err)
 				"error", fe.detail);
 	}
 	w->prov.db = w->db;
+	/* The network-type job claims the line for the same gap as the routes. */
 	w->jobs = (struct jobs_ctx){ .redis = w->redis, .whmcs = w->prov.whmcs,
-		.freebit = w->prov.freebit };
+		.freebit = w->prov.freebit,
+		.gap_s = cfg_long(w->cfg, "FREEBIT_CHANGE_GAP_S", JOBS_GAP_S_DEFAULT) };
 	w->outbox = (struct outbox_ctx){ .db = w->db, .sf = w->prov.sf, .redis = w->redis };
 	qo.consumer = w->consumer;
 	qo.visibility_ms = cfg_long(w->cfg, "PROVISION_VISIBILITY_TIMEOUT_S", 300) * 1000;

@@ -7,7 +7,14 @@
  *   {"id":"<uuid>","type":"whmcs_plan_change","service_id":N,"pid":N,
  *    "recurring_amount":"1980.00"}
  * Both effects are idempotent (setting a value it already has), which is
- * what makes the lease's re-run after a crash harmless. */
+ * what makes the lease's re-run after a crash harmless.
+ *
+ * The network-type job keeps the gap rule of freebit.md §5: it takes the
+ * line's change claim (app/sim's sim_claim) before calling Freebit; on a
+ * taken claim, 240 or 241 it schedules itself again JOBS_NT_RETRY_S later
+ * with "attempt":N+1 (absent = 1), and after JOBS_NT_MAX_TRIES tries gives
+ * up with an ERROR "network type change abandoned". When it is over (done,
+ * abandoned or refused) it drops the line's pending marker and fresh caches. */
 #ifndef PT_APP_JOBS_H
 #define PT_APP_JOBS_H
 
@@ -21,6 +28,9 @@ struct whmcs_client;
 struct freebit_client;
 
 #define JOBS_LEASE_MS_DEFAULT 600000L
+#define JOBS_GAP_S_DEFAULT    1800L   /* FREEBIT_CHANGE_GAP_S's default */
+#define JOBS_NT_RETRY_S       300L    /* freebit.md §5: "retries in 5 min" */
+#define JOBS_NT_MAX_TRIES     12L
 
 struct jobs_ctx {
 	struct redis *redis;
@@ -28,6 +38,7 @@ struct jobs_ctx {
 	struct whmcs_client *whmcs;
 	struct freebit_client *freebit;    /* NULL: SIM jobs fail */
 	long lease_ms;                     /* 0 → JOBS_LEASE_MS_DEFAULT */
+	long gap_s;                        /* FREEBIT_CHANGE_GAP_S; 0 → JOBS_GAP_S_DEFAULT */
 };
 
 /* Payload builders for whoever schedules (the SIM API); out ≥ 256 bytes. */
@@ -35,6 +46,21 @@ int jobs_network_type_payload(const char *msisdn, const char *network_type, char
 	size_t size, struct pt_err *err);
 int jobs_plan_change_payload(long service_id, long pid, const char *recurring_amount,
 	char *out, size_t size, struct pt_err *err);
+
+/* What a network-type try leads to (pure): rc/err of the try (claim, then
+ * Freebit), attempt = which try it was (1-based). */
+enum jobs_nt_next {
+	JOBS_NT_DONE,      /* changed: finish */
+	JOBS_NT_RETRY,     /* claim taken, 240 or 241: again in JOBS_NT_RETRY_S */
+	JOBS_NT_ABANDON,   /* the same after the last try: ERROR log, finish */
+	JOBS_NT_FAILED     /* any other error: finish, job filed as failed */
+};
+enum jobs_nt_next jobs_network_type_next(int rc, const struct pt_err *err, long attempt);
+
+/* The payload of the next try: the same job (same id) with "attempt" one
+ * more; *attempt = that number. VALIDATION_FAILED for an unreadable one. */
+int jobs_network_type_retry_payload(const char *payload, char *out, size_t size,
+	long *attempt, struct pt_err *err);
 
 /* Runs one job's effect. PT_VALIDATION_FAILED for a payload we cannot read. */
 int jobs_run_one(struct jobs_ctx *c, const char *payload, struct pt_err *err);

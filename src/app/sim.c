@@ -523,8 +523,10 @@ static long gap_of(const struct sim_deps *d)
 }
 
 /* SET …:last_change <op>:<epoch> NX EX gap; taken → 409 with its TTL. Redis
- * down refuses the write (resolutions §18). */
-static int claim(struct sim_deps *d, const char *msisdn, const char *op, struct pt_err *err)
+ * down refuses the write (resolutions §18). Exported: the network-type job
+ * takes the same claim (app/jobs). */
+int sim_claim(struct redis *r, long gap_s, const char *msisdn, const char *op,
+	struct pt_err *err)
 {
 	struct buf key;
 	char val[64];
@@ -535,14 +537,15 @@ static int claim(struct sim_deps *d, const char *msisdn, const char *op, struct 
 	if (cache_key_line(&key, msisdn, "last_change", err) != 0)
 		goto out;
 	snprintf(val, sizeof val, "%s:%lld", op, (long long)time(NULL));
-	rep = redis_cmd(d->redis, err, "SET %s %s NX EX %ld", buf_cstr(&key), val, gap_of(d));
+	rep = redis_cmd(r, err, "SET %s %s NX EX %ld", buf_cstr(&key), val,
+		gap_s > 0 ? gap_s : 1);
 	if (!rep || rep->type == REDIS_REPLY_ERROR) {
 		pt_err_set(err, PT_UPSTREAM_UNAVAILABLE, "redis: claim");
 		err->retry_after = 5;
 		goto out;
 	}
 	if (rep->type == REDIS_REPLY_NIL) {
-		too_soon(err, key_ttl(d->redis, buf_cstr(&key)), "line changed less than the gap ago");
+		too_soon(err, key_ttl(r, buf_cstr(&key)), "line changed less than the gap ago");
 		goto out;
 	}
 	rc = 0;
@@ -553,9 +556,14 @@ out:
 	return rc;
 }
 
+static int claim(struct sim_deps *d, const char *msisdn, const char *op, struct pt_err *err)
+{
+	return sim_claim(d->redis, gap_of(d), msisdn, op, err);
+}
+
 /* After the call: success or unknown outcome keep the claim; 241 re-sets it
  * for Freebit's retryAfter; anything else gives it back. */
-static void settle(struct sim_deps *d, const char *msisdn, int rc, const struct pt_err *err)
+void sim_settle(struct redis *r, const char *msisdn, int rc, const struct pt_err *err)
 {
 	struct buf key;
 	redisReply *rep = NULL;
@@ -566,14 +574,19 @@ static void settle(struct sim_deps *d, const char *msisdn, int rc, const struct 
 	buf_init(&key, CACHE_KEY_MAX);
 	if (cache_key_line(&key, msisdn, "last_change", &e) == 0) {
 		if (!strcmp(err->provider_code, "241") && err->retry_after > 0)
-			rep = redis_cmd(d->redis, &e, "SET %s 241:%lld EX %d", buf_cstr(&key),
+			rep = redis_cmd(r, &e, "SET %s 241:%lld EX %d", buf_cstr(&key),
 				(long long)time(NULL), err->retry_after);
 		else
-			rep = redis_cmd(d->redis, &e, "DEL %s", buf_cstr(&key));
+			rep = redis_cmd(r, &e, "DEL %s", buf_cstr(&key));
 	}
 	if (rep)
 		freeReplyObject(rep);
 	buf_free(&key);
+}
+
+static void settle(struct sim_deps *d, const char *msisdn, int rc, const struct pt_err *err)
+{
+	sim_settle(d->redis, msisdn, rc, err);
 }
 
 static int live_detail(struct sim_deps *d, const struct sim_line_ref *l,

@@ -98,6 +98,17 @@ int sim_alerts_put(struct sim_deps *d, const struct sim_who *who, const struct s
 int sim_notifications(struct sim_deps *d, const struct sim_who *who, struct json_object **out,
 	struct pt_err *err);
 
+/* The line's change claim (freebit.md §5), shared by the routes and the
+ * network-type job: SET freebit:line:<msisdn>:last_change <op>:<epoch> NX
+ * EX gap_s. Taken → OPERATION_TOO_SOON (no provider code) with its TTL as
+ * retry_after; Redis down → UPSTREAM_UNAVAILABLE. */
+int sim_claim(struct redis *r, long gap_s, const char *msisdn, const char *op,
+	struct pt_err *err);
+/* After the Freebit call (rc, err its error): success or an unknown outcome
+ * (ETIMEOUT) keep the claim, 241 re-sets it with EX retryAfter, any other
+ * code gives it back. */
+void sim_settle(struct redis *r, const char *msisdn, int rc, const struct pt_err *err);
+
 /* Drops the line's fresh caches (never the stale copies, the claim or the
  * pending marker): after any write. */
 void sim_drop_line_caches(struct redis *r, const char *msisdn);
