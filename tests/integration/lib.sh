@@ -426,7 +426,10 @@ it_start_fcgi_apps() {
 		# pid is the registered one (valgrind, SIGTERM tests).
 		local pool=""
 		if [ "${IT_FCGI_CHILDREN:-1}" -gt 1 ] && [ -x /usr/bin/multiwatch ]; then
-			pool="/usr/bin/multiwatch -f $IT_FCGI_CHILDREN -s USR1 --"
+			# -r/-t: multiwatch stops respawning a child that died within -t ms
+			# of its start -r times running (a crash loop); f_6kill kills a
+			# random worker every 0.5 s, so one slot can die 3 times in 10 s.
+			pool="/usr/bin/multiwatch -f $IT_FCGI_CHILDREN -s USR1 -r 20 -t 2000 --"
 		fi
 		# shellcheck disable=SC2086
 		spawn-fcgi -n -s "$sock" -M 0660 -U "$IT_WWW_USER" -G "$IT_WWW_GROUP" \
