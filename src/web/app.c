@@ -37,6 +37,7 @@ struct web_ctx {
 };
 
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reopen_requested;  /* SIGHUP: re-open PORTAL_LOG_FILE */
 
 /* ---- context ---------------------------------------------------------- */
 
@@ -281,6 +282,13 @@ static void on_stop(int sig)
 	FCGX_ShutdownPending();
 }
 
+/* Only a flag: the file is re-opened by the loop, between requests. */
+static void on_hup(int sig)
+{
+	(void)sig;
+	reopen_requested = 1;
+}
+
 /* No SA_RESTART: the signal must interrupt accept(). SIGPIPE ignored so a
  * client that hangs up costs a failed write, not the process. */
 static void install_signals(void)
@@ -294,6 +302,32 @@ static void install_signals(void)
 	sigaction(SIGUSR1, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* SIGHUP (logrotate through `portal-fcgi reopen-logs`) must neither stop the
+ * process (its default) nor end the accept loop: SA_RESTART makes a blocked
+ * accept() carry on transparently, unlike SIGTERM/SIGUSR1 above, which
+ * FCGI_FAIL_ACCEPT_ON_INTR turns into the end of FCGX_Accept_r. */
+static void install_hup(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_hup;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+/* Called only between requests, so no line of a request is split across the
+ * old and the new file, and log_reopen never runs inside a handler. */
+static void reopen_if_asked(void)
+{
+	if (!reopen_requested)
+		return;
+	reopen_requested = 0;  /* first: a SIGHUP during the re-open asks again */
+	log_reopen();
+	log_info("SIGHUP: logs reopened");
 }
 
 static int serve_cgi(struct web_ctx *ctx)
@@ -310,14 +344,32 @@ static int serve_cgi(struct web_ctx *ctx)
 static int serve_fcgi(struct web_ctx *ctx)
 {
 	FCGX_Request r;
+	sigset_t hup;
 
 	if (FCGX_InitRequest(&r, 0, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		log_crit("FCGX_InitRequest failed");
 		return 1;
 	}
+	/* SIGHUP is let in only while waiting in FCGX_Accept_r: SA_RESTART does
+	 * not restart poll(), nanosleep() or a socket read with a timeout, so a
+	 * SIGHUP in the middle of a request could fail its Redis/PostgreSQL/
+	 * upstream call with EINTR. Blocked, it waits (pending) for the end of
+	 * the request. */
+	sigemptyset(&hup);
+	sigaddset(&hup, SIGHUP);
+	sigprocmask(SIG_BLOCK, &hup, NULL);
+	install_hup();
 	while (!stop_requested) {
-		if (FCGX_Accept_r(&r) < 0)
+		/* A SIGHUP that came during the last request runs its handler here,
+		 * so this process moves to the new file before it waits again. */
+		sigprocmask(SIG_UNBLOCK, &hup, NULL);
+		reopen_if_asked();
+		int acc = FCGX_Accept_r(&r);
+		sigprocmask(SIG_BLOCK, &hup, NULL);
+		if (acc < 0)
 			break;
+		/* One that came while idle in accept: before this request's lines. */
+		reopen_if_asked();
 		struct web_body_reader rd = { fcgx_read, r.in };
 		struct web_out out = { fcgx_write, r.out };
 		web_app_serve(ctx, r.envp, &rd, &out);
@@ -387,6 +439,9 @@ int web_app_run(const struct web_app_def *def, int argc, char **argv)
 	(void)argv;
 	pt_err_clear(&err);
 	log_init(def->name, LOG_LVL_INFO, 0);
+	/* Before the config, so that a config error lands there too. A file that
+	 * cannot be opened is not fatal: stderr stays what it was, with a warning. */
+	log_set_file(getenv(WEB_LOG_FILE_ENV));
 	cfg = config_load(NULL, &err);
 	if (!cfg || config_validate(cfg, def->required_keys, &err) != 0) {
 		rc = config_fail(&err);

@@ -2,7 +2,10 @@
  * (exit 78 naming the key), logging, the FCGX_Accept_r loop (or exactly one
  * request when started as plain CGI), per-request cleanup, one access log
  * line per request, and SIGTERM/SIGUSR1 = finish the current request, exit 0.
- * Handlers reach the per-process context (config, lazily opened db/redis). */
+ * $PORTAL_LOG_FILE: stderr is that file (log_set_file), and under FastCGI
+ * SIGHUP re-opens it by name between requests (logrotate), the process
+ * serving on. Handlers reach the per-process context (config, lazily opened
+ * db/redis). */
 #ifndef PT_WEB_APP_H
 #define PT_WEB_APP_H
 
@@ -13,6 +16,10 @@
 #include "web/router.h"
 
 struct web_ctx;
+
+/* Environment variable naming the apps' log file (etc/init.d/portal-fcgi sets
+ * it to LOGDIR/portal-<app>.log). */
+#define WEB_LOG_FILE_ENV "PORTAL_LOG_FILE"
 
 /* Per-route request metrics every app adds to after each reply (one pipelined
  * round trip) and /metrics reads: hash fields "app method route status" (count),

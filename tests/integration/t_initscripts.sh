@@ -11,6 +11,8 @@
 #    reload) moves the daemon to the new file.
 #  * portal-fcgi: start a pool of portal-health.fcgi → its socket answers
 #    /health (cgi-fcgi), status 0, stop → processes and socket gone, status 3.
+#    With LOGDIR, a logrotate-style rotation (rename, new root-owned file,
+#    reopen-logs) moves the pool to the new file: same pids, still serving.
 # it: once
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -38,7 +40,8 @@ if command -v logrotate >/dev/null; then
 		logrotate -d -s "$t/logrotate.state" "$IT_DESTDIR$sysconfdir/logrotate.d/portal"
 	it_check "logrotate.d/portal: no copytruncate, SIGHUP through the init scripts" bash -c \
 		"! grep -q '^[[:space:]]*copytruncate' '$IT_DESTDIR$sysconfdir/logrotate.d/portal' &&
-		 grep -q 'init.d/\$d reload' '$IT_DESTDIR$sysconfdir/logrotate.d/portal'"
+		 grep -q 'init.d/\$d reload' '$IT_DESTDIR$sysconfdir/logrotate.d/portal' &&
+		 grep -q 'init.d/portal-fcgi reopen-logs' '$IT_DESTDIR$sysconfdir/logrotate.d/portal'"
 else
 	echo "  skip  logrotate not installed: etc/logrotate.d/portal not parsed"
 fi
@@ -191,6 +194,43 @@ else
 			{ echo "$out" | head -n 15; return 1; }
 	}
 	it_check "portal-fcgi: the socket answers /health 200 (cgi-fcgi)" health
+	# LOGDIR: the apps log to LOGDIR/portal-health.log themselves ($PORTAL_LOG_FILE).
+	plog="$IT_ROOT/logs/portal-health.log"
+	it_check "portal-fcgi: LOGDIR → PORTAL_LOG_FILE in the apps' environment" bash -c \
+		"p=\$(head -n1 '$pidf'); tr '\\0' '\\n' </proc/\$p/environ | grep -qx 'PORTAL_LOG_FILE=$plog'"
+	it_check "portal-fcgi: the request's line in LOGDIR/portal-health.log" \
+		it_wait_for 10 log_has "$plog" 'msg="request".*path=/health'
+	it_check "portal-fcgi: the log file was handed to $IT_WWW_USER" \
+		bash -c "[ \"\$(stat -c %U '$plog')\" = '$IT_WWW_USER' ]"
+	it_check "portal-fcgi: reopen-logs with the pool running is 0" rc_is 0 $f reopen-logs
+	it_check "portal-fcgi: answers after a SIGHUP (idle processes keep accepting)" health
+	# logrotate (etc/logrotate.d/portal): rename, `create 0640 root adm` (root's
+	# here), postrotate `reopen-logs` — the pool must write the new file.
+	pids_before=$(cat "$pidf" 2>/dev/null)
+	mv "$plog" "$plog.1"
+	install -m 0640 /dev/null "$plog"
+	size_rotated=$(stat -c %s "$plog.1")
+	it_check "portal-fcgi: reopen-logs after rotation" rc_is 0 $f reopen-logs
+	it_check "portal-fcgi: rotated → the new file was handed to $IT_WWW_USER" \
+		bash -c "[ \"\$(stat -c %U '$plog')\" = '$IT_WWW_USER' ]"
+	# One request per child at most lands on a given process: 6 for 3 children
+	# makes it likely that more than one process has moved.
+	rotated_requests() { local n=0; while [ $n -lt 6 ]; do health || return 1; n=$((n + 1)); done; }
+	it_check "portal-fcgi: rotated → the pool answers /health" rotated_requests
+	it_check "portal-fcgi: rotated → the requests' lines land in the new file" \
+		it_wait_for 10 log_has "$plog" 'msg="request".*path=/health'
+	it_check "portal-fcgi: rotated → 'logs reopened' in the new file" log_has "$plog" 'SIGHUP: logs reopened'
+	it_check "portal-fcgi: rotated → the renamed file did not grow" \
+		bash -c "[ \$(stat -c %s '$plog.1') = $size_rotated ]"
+	it_check "portal-fcgi: rotated → no 'log file cannot be opened'" \
+		bash -c "! grep -q 'log file cannot be opened' '$plog' '$plog.1'"
+	# shellcheck disable=SC2046,SC2086 # word lists compared with one space between pids
+	same_pids() { [ "$(echo $(cat "$pidf"))" = "$(echo $pids_before)" ] || { echo "pids now: $(cat "$pidf")"; return 1; }; }
+	it_check "portal-fcgi: same pids after reopen-logs (no restart)" same_pids
+	alive_all() { local p; for p in $pids_before; do it_alive "$p" || { echo "pid $p gone"; return 1; }; done; }
+	it_check "portal-fcgi: every child still alive after reopen-logs" alive_all
+	it_check "portal-fcgi: status 0 after reopen-logs" rc_is 0 $f status
+	rm -f "$plog.1"
 	it_check "portal-fcgi: restart" rc_is 0 $f restart
 	it_check "portal-fcgi: answers /health after restart" health
 	pids=$(cat "$pidf" 2>/dev/null)
@@ -200,6 +240,7 @@ else
 	it_check "portal-fcgi: every child gone" gone
 	it_check "portal-fcgi: socket removed" test ! -e "$sock"
 	it_check "portal-fcgi: status 3 after stop" rc_is 3 $f status
+	it_check "portal-fcgi: reopen-logs when stopped is 7" rc_is 7 $f reopen-logs
 	for p in $pids; do it_stop_one "initd-fcgi-$p"; done
 fi
 
