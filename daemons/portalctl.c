@@ -433,10 +433,69 @@ static int cmd_topups_bill_pending(struct ctl *ctl, int argc, char **argv)
 		fprintf(stderr, "portalctl: topups bill-pending: %s\n", err.detail);
 		rc = ctl_exit_for(&err);
 	} else {
-		printf("billed=%ld failed=%ld\n", st.billed, st.failed);
-		rc = st.failed ? EXIT_SOFTWARE : EXIT_OK;
+		printf("billed=%ld failed=%ld unknown=%ld\n", st.billed, st.failed, st.unknown);
+		rc = st.failed || st.unknown ? EXIT_SOFTWARE : EXIT_OK;
 	}
 	whmcs_client_free(wh);
+	db_free(db);
+	return rc;
+}
+
+/* The top-ups whose AddBillableItem may or may not have run (billing_unknown):
+ * what an operator looks up in WHMCS before `topups resolve`. */
+static int cmd_topups_unknown(struct ctl *ctl, int argc, char **argv)
+{
+	static const char *const required[] = { "DATABASE_URL", NULL };
+	struct pt_err err = { 0 };
+	struct db *db;
+	PGresult *res = NULL;
+	int rc;
+
+	(void)argv;
+	if (argc != 1)
+		return EXIT_USAGE;
+	if ((rc = ctl_load_config(ctl, required)) != EXIT_OK)
+		return rc;
+	if (!(db = db_new_from_config(ctl->cfg, &err)) || !(res = sim_topup_list_unknown(db, &err))) {
+		fprintf(stderr, "portalctl: topups unknown: %s\n", err.detail);
+		rc = ctl_exit_for(&err);
+	} else {
+		print_rows(res);
+		printf("unknown=%d\n", PQntuples(res));
+	}
+	PQclear(res);
+	db_free(db);
+	return rc;
+}
+
+/* topups resolve <id> billed|unbilled: the operator's verdict after looking
+ * for portal-topup-<id> among the client's billable items in WHMCS. */
+static int cmd_topups_resolve(struct ctl *ctl, int argc, char **argv)
+{
+	static const char *const required[] = { "DATABASE_URL", NULL };
+	struct pt_err err = { 0 };
+	enum sim_topup_event ev;
+	struct db *db;
+	int rc;
+
+	if (argc != 3 || !argv[1][0] || strlen(argv[1]) > 18 ||
+	    strspn(argv[1], "0123456789") != strlen(argv[1]))
+		return EXIT_USAGE;
+	if (!strcmp(argv[2], "billed"))
+		ev = SIM_EV_RESOLVED_BILLED;
+	else if (!strcmp(argv[2], "unbilled"))
+		ev = SIM_EV_RESOLVED_UNBILLED;
+	else
+		return EXIT_USAGE;
+	if ((rc = ctl_load_config(ctl, required)) != EXIT_OK)
+		return rc;
+	if (!(db = db_new_from_config(ctl->cfg, &err)) || sim_topup_resolve(db, argv[1], ev, &err)) {
+		fprintf(stderr, "portalctl: topups resolve: %s\n", err.detail);
+		rc = ctl_exit_for(&err);
+	} else {
+		printf("id=%s status=%s\n", argv[1],
+			sim_topup_state_name(sim_topup_next(SIM_TOPUP_BILLING_UNKNOWN, ev)));
+	}
 	db_free(db);
 	return rc;
 }
@@ -835,6 +894,10 @@ static const struct ctl_command ctl_commands[] = {
 		"submit the held orders to Salesforce now, oldest first, each once" },
 	{ "topups bill-pending", cmd_topups_bill_pending, "",
 		"bill the SIM top-ups whose WHMCS billing failed (billing_pending), each once" },
+	{ "topups unknown", cmd_topups_unknown, "",
+		"SIM top-ups billed with an unknown outcome (billing_unknown): check WHMCS" },
+	{ "topups resolve", cmd_topups_resolve, "<id> <billed|unbilled>",
+		"after checking WHMCS for portal-topup-<id>: billed, or back to billing_pending" },
 	{ "replay show", cmd_replay_show, "[<channel>]",
 		"Pub/Sub replay cursor (or none) and subscriber state, per channel" },
 	{ "replay set", cmd_replay_set, "<channel> <preset|hex>",

@@ -14,7 +14,7 @@
 #include "whmcs/actions.h"
 
 static const char *const state_names[] = {
-	"pending", "quota_added", "billing_pending", "billed", "failed",
+	"pending", "quota_added", "billing_pending", "billed", "failed", "billing_unknown",
 };
 
 const char *sim_topup_state_name(enum sim_topup_state s)
@@ -48,11 +48,35 @@ enum sim_topup_state sim_topup_next(enum sim_topup_state s, enum sim_topup_event
 			return SIM_TOPUP_BILLED;
 		if (ev == SIM_EV_BILL_FAIL)
 			return SIM_TOPUP_BILLING_PENDING;
+		if (ev == SIM_EV_BILL_UNKNOWN)
+			return SIM_TOPUP_BILLING_UNKNOWN;
+		break;
+	case SIM_TOPUP_BILLING_UNKNOWN:
+		/* Never billed again by the portal: only an operator who looked
+		 * in WHMCS moves it on. */
+		if (ev == SIM_EV_RESOLVED_BILLED)
+			return SIM_TOPUP_BILLED;
+		if (ev == SIM_EV_RESOLVED_UNBILLED)
+			return SIM_TOPUP_BILLING_PENDING;
 		break;
 	default:
 		break;
 	}
 	return SIM_TOPUP_INVALID;
+}
+
+enum sim_topup_event sim_topup_bill_event(int rc, const struct pt_err *err)
+{
+	if (rc == 0)
+		return SIM_EV_BILL_OK;
+	/* Sending it again is safe only when no item was made for certain. */
+	return err && err->not_applied ? SIM_EV_BILL_FAIL : SIM_EV_BILL_UNKNOWN;
+}
+
+const char *sim_topup_public_state(enum sim_topup_state s)
+{
+	/* For the customer both mean the same: quota added, charge to come. */
+	return sim_topup_state_name(s == SIM_TOPUP_BILLING_UNKNOWN ? SIM_TOPUP_BILLING_PENDING : s);
 }
 
 int sim_topup_price(const char *options, long quota_mb, long *price_jpy)
@@ -106,18 +130,32 @@ static enum sim_topup_state bill(struct db *db, struct whmcs_client *whmcs, cons
 	long client_id, const char *msisdn, long quota_mb, long price)
 {
 	struct pt_err e = { 0 };
-	char desc[160], amount[24];
+	char desc[160], amount[24], marker[40], cid[24];
 	long billable = 0;
+	int rc;
 
-	snprintf(desc, sizeof desc, "SIM data top-up %ld MB for %s (portal-topup-%s)", quota_mb,
-		msisdn, id);
+	snprintf(marker, sizeof marker, "portal-topup-%s", id);
+	snprintf(desc, sizeof desc, "SIM data top-up %ld MB for %s (%s)", quota_mb, msisdn, marker);
 	snprintf(amount, sizeof amount, "%ld.00", price);
-	if (whmcs_add_billable_item(whmcs, client_id, desc, amount, "nextinvoice", &billable,
-		&e) != 0) {
+	rc = whmcs_add_billable_item(whmcs, client_id, desc, amount, "nextinvoice", &billable, &e);
+	switch (sim_topup_bill_event(rc, &e)) {
+	case SIM_EV_BILL_OK:
+		break;
+	case SIM_EV_BILL_FAIL:
 		log_warn("sim top-up billing failed: billing_pending", "topup", id, "code",
-			pt_err_code_name(e.code), "detail", e.detail);
+			pt_err_code_name(e.code), "provider_code", e.provider_code, "detail", e.detail);
 		set_state(db, id, SIM_TOPUP_BILLING_PENDING, pt_err_code_name(e.code));
 		return SIM_TOPUP_BILLING_PENDING;
+	default:
+		/* WHMCS may have made the item: billing again could charge twice,
+		 * never billing could lose it. An operator looks it up. */
+		log_crit("sim top-up billing outcome unknown: billing_unknown, check WHMCS billable "
+			"items for the marker, then portalctl topups resolve", "topup", id, "marker",
+			marker, "whmcs_client_id", log_itoa(client_id, cid), "code",
+			pt_err_code_name(e.code), "provider_code", e.provider_code, "detail", e.detail);
+		set_state(db, id, SIM_TOPUP_BILLING_UNKNOWN,
+			*e.provider_code ? e.provider_code : pt_err_code_name(e.code));
+		return SIM_TOPUP_BILLING_UNKNOWN;
 	}
 	set_state(db, id, SIM_TOPUP_BILLED, NULL);
 	log_info("sim top-up billed", "topup", id);
@@ -136,7 +174,7 @@ static struct json_object *result_json(struct sim_deps *d, const struct sim_line
 		return NULL;
 	snprintf(amount, sizeof amount, "%ld", price);
 	json_object_object_add(o, "id", json_object_new_int64(atoll(id)));
-	json_object_object_add(o, "status", json_object_new_string(sim_topup_state_name(s)));
+	json_object_object_add(o, "status", json_object_new_string(sim_topup_public_state(s)));
 	json_object_object_add(o, "quota_mb", json_object_new_int64(quota_mb));
 	/* Best effort: the top-up stands even if this read fails. */
 	json_object_object_add(o, "remaining_mb",
@@ -263,8 +301,7 @@ static int bill_next(struct db *db, struct whmcs_client *whmcs, char *after, siz
 		return -1;
 	if (!(res = db_exec(db, "SELECT t.id, m.whmcs_client_id, t.msisdn, t.quota_mb, t.price "
 		"FROM sim_topups t JOIN id_mappings m ON m.user_id = t.user_id "
-		"WHERE t.id > $1::bigint AND (t.status = 'billing_pending' OR (t.status = 'quota_added' "
-		"AND t.quota_added_at < now() - interval '10 minutes')) "
+		"WHERE t.id > $1::bigint AND t.status = 'billing_pending' "
 		"ORDER BY t.id LIMIT 1 FOR UPDATE OF t SKIP LOCKED", 1, p, err))) {
 		db_rollback(db);
 		return -1;
@@ -282,6 +319,8 @@ static int bill_next(struct db *db, struct whmcs_client *whmcs, char *after, siz
 		return -1;
 	if (s == SIM_TOPUP_BILLED)
 		st->billed++;
+	else if (s == SIM_TOPUP_BILLING_UNKNOWN)
+		st->unknown++;
 	else
 		st->failed++;
 	str_lcpy(after, id, after_size);
@@ -292,10 +331,74 @@ int sim_topup_bill_pending(struct db *db, struct whmcs_client *whmcs, struct sim
 	struct pt_err *err)
 {
 	char after[24] = "0";
-	int rc;
+	PGresult *res;
+	int rc, i;
 
 	memset(st, 0, sizeof *st);
+	/* Still quota_added long after the request ended: its process died,
+	 * maybe while AddBillableItem was on its way. Not billed again. */
+	if (!(res = db_exec(db, "UPDATE sim_topups t SET status = 'billing_unknown', "
+		"error_code = 'INTERRUPTED', updated_at = now() FROM id_mappings m "
+		"WHERE m.user_id = t.user_id AND t.status = 'quota_added' "
+		"AND t.quota_added_at < now() - interval '10 minutes' "
+		"RETURNING t.id, m.whmcs_client_id", 0, NULL, err)))
+		return -1;
+	for (i = 0; i < PQntuples(res); i++) {
+		char marker[40];
+
+		snprintf(marker, sizeof marker, "portal-topup-%s", PQgetvalue(res, i, 0));
+		log_crit("sim top-up interrupted while billing: billing_unknown, check WHMCS billable "
+			"items for the marker, then portalctl topups resolve", "topup",
+			PQgetvalue(res, i, 0), "marker", marker, "whmcs_client_id",
+			PQgetvalue(res, i, 1));
+		st->unknown++;
+	}
+	PQclear(res);
 	while ((rc = bill_next(db, whmcs, after, sizeof after, st, err)) == 1)
 		;
 	return rc;
+}
+
+PGresult *sim_topup_list_unknown(struct db *db, struct pt_err *err)
+{
+	return db_exec(db, "SELECT t.id, 'portal-topup-' || t.id AS marker, m.whmcs_client_id, "
+		"t.msisdn, t.quota_mb, t.price, t.error_code, t.quota_added_at, t.updated_at "
+		"FROM sim_topups t LEFT JOIN id_mappings m ON m.user_id = t.user_id "
+		"WHERE t.status = 'billing_unknown' ORDER BY t.id", 0, NULL, err);
+}
+
+int sim_topup_resolve(struct db *db, const char *id, enum sim_topup_event ev, struct pt_err *err)
+{
+	enum sim_topup_state to = sim_topup_next(SIM_TOPUP_BILLING_UNKNOWN, ev);
+	const char *p[] = { id, sim_topup_state_name(to) };
+	PGresult *res;
+	long n;
+
+	if (to == SIM_TOPUP_INVALID || !id || !*id || strspn(id, "0123456789") != strlen(id) ||
+	    strlen(id) > 18)
+		return pt_err_set(err, PT_VALIDATION_FAILED, "top-up id or verdict invalid");
+	/* Only from billing_unknown: a verdict never overrides what the
+	 * portal itself recorded. */
+	n = db_command(db, "UPDATE sim_topups SET status = $2, updated_at = now(), "
+		"billed_at = CASE WHEN $2 = 'billed' THEN now() ELSE billed_at END "
+		"WHERE id = $1::bigint AND status = 'billing_unknown'", 2, p, err);
+	if (n < 0)
+		return -1;
+	if (n == 0) {
+		const char *q[] = { id };
+
+		if (!(res = db_exec(db, "SELECT status FROM sim_topups WHERE id = $1::bigint", 1, q,
+			err)))
+			return -1;
+		if (PQntuples(res) == 0)
+			pt_err_set(err, PT_NOT_FOUND, "no top-up %s", id);
+		else
+			pt_err_set(err, PT_CONFLICT, "top-up %s is %s, not billing_unknown", id,
+				PQgetvalue(res, 0, 0));
+		PQclear(res);
+		return -1;
+	}
+	log_warn("sim top-up resolved by an operator", "topup", id, "status",
+		sim_topup_state_name(to));
+	return 0;
 }

@@ -62,6 +62,11 @@ struct pt_err {
 	char provider_code[64];   /* e.g. Salesforce errorCode, Freebit resultCode, "ETIMEOUT" */
 	char field[64];           /* offending field for VALIDATION_FAILED, "" if none */
 	char detail[256];         /* for the log only: never sent to a client */
+	/* 1 = the remote system certainly did not act on the request: it never
+	 * left (DNS, connect, TLS handshake: core/http) or was refused before it
+	 * ran (whmcs/client). 0 = it may have run. A non-idempotent write that
+	 * failed with 0 must not simply be sent again. */
+	int not_applied;
 };
 
 /* Sets code and a printf-style detail; always returns -1 so callers can

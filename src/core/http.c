@@ -260,6 +260,19 @@ static void http_setup(struct http_client *c, const struct http_request *req,
 	}
 }
 
+/* 1 when the failed transfer never reached the point of sending the
+ * request: libcurl stamps PRETRANSFER (>= 1 us) just before the request
+ * goes out, so a connect timeout, refused connection, DNS or TLS handshake
+ * failure leaves it 0. Anything later may have reached the server. */
+static int http_not_sent(CURL *h)
+{
+	curl_off_t pre = 0;
+
+	if (curl_easy_getinfo(h, CURLINFO_PRETRANSFER_TIME_T, &pre) != CURLE_OK)
+		return 0;
+	return pre == 0;
+}
+
 static const char *http_transport_code(CURLcode rc, int too_big)
 {
 	if (too_big || rc == CURLE_FILESIZE_EXCEEDED)
@@ -328,15 +341,20 @@ int http_do(struct http_client *c, const struct http_request *req,
 	struct http_call call = { resp, 0 };
 	const char *tcode = NULL;
 	CURLcode rc = CURLE_OK;
+	int not_sent = 0;
 	long start = now_ms(), deadline = start + c->o.total_timeout_ms;
 	int attempt = 0;
 
 	memset(resp, 0, sizeof *resp);
 	buf_init(&resp->body, c->o.max_response);
+	if (err)
+		err->not_applied = 1;   /* until a transfer was attempted */
 	if (!req->method || !valid_method(req->method) || !req->url || has_ctl(req->url))
 		return pt_err_set(err, PT_INTERNAL, "http %s: bad method or URL", c->system);
 	if (http_build_headers(req, &headers, err) != 0)
 		return -1;
+	if (err)
+		err->not_applied = 0;
 	for (;; attempt++) {
 		buf_reset(&resp->body);
 		resp->status = 0;
@@ -349,6 +367,7 @@ int http_do(struct http_client *c, const struct http_request *req,
 			curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
 		else
 			tcode = http_transport_code(rc, call.too_big);
+		not_sent = tcode && !call.too_big && http_not_sent(c->curl);
 		long delay = http_retry_delay(c, req, attempt, tcode, resp, deadline);
 		if (delay < 0)
 			break;
@@ -363,6 +382,8 @@ int http_do(struct http_client *c, const struct http_request *req,
 		pt_err_set(err, PT_UPSTREAM_UNAVAILABLE, "%s %s: %s (%s)", c->system,
 			req->op ? req->op : req->method, tcode, curl_easy_strerror(rc));
 		pt_err_provider(err, tcode);
+		if (err)
+			err->not_applied = not_sent;
 		return -1;
 	}
 	return 0;

@@ -45,7 +45,9 @@ struct http_response {
  * call, retries included, ends within total_timeout_ms.
  * 0 when an HTTP response was received (any status: the caller maps it);
  * -1 + PT_UPSTREAM_UNAVAILABLE on transport failure, with provider_code
- * "ETIMEOUT", "ECONNREFUSED", "ECONNRESET", "ETOOBIG" or "ECURL". */
+ * "ETIMEOUT", "ECONNREFUSED", "ECONNRESET", "ETOOBIG" or "ECURL", and
+ * err->not_applied = 1 when the failure came before the request was sent
+ * (name resolution, connect, TLS handshake, connect timeout), else 0. */
 int http_do(struct http_client *c, const struct http_request *req,
 	struct http_response *resp, struct pt_err *err);
 void http_response_free(struct http_response *resp);

@@ -506,6 +506,8 @@ int whmcs_add_billable_item(struct whmcs_client *c, long client_id, const char *
 	char amt[DOMAIN_DECIMAL_MAX];
 	int rc;
 
+	if (err)
+		err->not_applied = 1;   /* until whmcs_call says otherwise */
 	if (!amount || domain_decimal_norm(amount, 2, amt, sizeof(amt)) != 0)
 		return pt_err_set(err, PT_INTERNAL, "AddBillableItem: bad amount");
 	p_long(&l, "clientid", client_id);
@@ -514,6 +516,8 @@ int whmcs_add_billable_item(struct whmcs_client *c, long client_id, const char *
 	p_str(&l, "invoiceaction", invoice_action ? invoice_action : "nextinvoice");
 	if (run(c, "AddBillableItem", &l, &r, err) != 0)
 		return -1;
+	/* A success without a valid billableid: the item may well exist
+	 * (not_applied stays 0 from whmcs_call). */
 	rc = domain_whmcs_id_from(r, "billableid", billable_id, err);
 	json_object_put(r);
 	return rc;

@@ -95,7 +95,9 @@ int whmcs_get_orders(struct whmcs_client *c, long client_id, long limitstart, lo
 int whmcs_find_order_by_sf_order(struct whmcs_client *c, long client_id, const char *sf_order_id,
 	struct domain_whmcs_order *out, int *found, struct pt_err *err);
 
-/* amount: decimal string; invoice_action NULL → "nextinvoice". Never retried. */
+/* amount: decimal string; invoice_action NULL → "nextinvoice". Never retried.
+ * On failure err->not_applied = 1 only when no item was made for certain
+ * (whmcs/client.h); 0 = the item may exist (look for the description). */
 int whmcs_add_billable_item(struct whmcs_client *c, long client_id, const char *description,
 	const char *amount, const char *invoice_action, long *billable_id, struct pt_err *err);
 

@@ -182,8 +182,14 @@ static int map_http_status(long status, const char *body, size_t len, const char
 		pt_err_set(err, PT_UPSTREAM_UNAVAILABLE, "whmcs HTTP %ld", status);
 	}
 	pt_err_provider(err, code);
-	if (err)
+	if (err) {
 		err->retry_after = retry_after_seconds(retry_after);
+		/* Refused before the action ran: rate limit, maintenance/overload
+		 * (503) or our credentials. Any other status (500, a proxy's
+		 * 502/504) may come after the action did its work. */
+		err->not_applied = status == 429 || status == 503 || status == 401 ||
+			status == 403;
+	}
 	return -1;
 }
 
@@ -196,6 +202,8 @@ int whmcs_parse_reply(long http_status, const char *body, size_t len, const char
 	enum pt_code code;
 
 	*out = NULL;
+	if (err)
+		err->not_applied = 0;
 	if (http_status != 200)
 		return map_http_status(http_status, body, len, retry_after, err);
 	o = json_parse_bounded(body, len, WHMCS_MAX_RESPONSE, JSON_DEFAULT_MAX_DEPTH, &perr);
@@ -217,6 +225,11 @@ int whmcs_parse_reply(long http_status, const char *body, size_t len, const char
 	code = whmcs_error_code(msg);
 	pt_err_set(err, code, "whmcs error: %s", msg);
 	pt_err_provider(err, *msg ? msg : "error");
+	/* Only an explicit error is WHMCS refusing the action; an object
+	 * saying neither may be a mangled success. */
+	if (err)
+		err->not_applied = !strcmp(json_str_or(o, "result", json_str_or(o, "status", "")),
+			"error");
 	json_object_put(o);
 	return -1;
 }
@@ -272,6 +285,8 @@ int whmcs_call(struct whmcs_client *c, const char *action, const struct whmcs_pa
 
 	*out = NULL;
 	buf_init(&body, WHMCS_MAX_BODY);
+	if (err)
+		err->not_applied = 1;   /* http_do and whmcs_parse_reply say otherwise */
 	if (!c || !action || !*action) {
 		pt_err_set(err, PT_INTERNAL, "whmcs_call: no client or action");
 		goto out;

@@ -45,7 +45,11 @@ void whmcs_client_free(struct whmcs_client *c);
  *   transport / 5xx / 429 / 403 credential problems → PT_UPSTREAM_UNAVAILABLE
  *     (provider_code "429", "503", "ETIMEOUT"…; retry_after from Retry-After);
  *   `result: error` → mapped by whmcs_error_code() (message kept in detail);
- *   no `result: success` at all (GetInvoice's {"status":"error"}) → same. */
+ *   no `result: success` at all (GetInvoice's {"status":"error"}) → same.
+ * err->not_applied (err.h) tells a write that certainly did not run — never
+ * sent (core/http), HTTP 429/503/401/403, `result: error` — from one that
+ * may have (timeout or connection lost after sending, another 5xx, a
+ * malformed or truncated reply): only the first may be sent again. */
 int whmcs_call(struct whmcs_client *c, const char *action, const struct whmcs_param *params,
 	size_t n, struct json_object **out, struct pt_err *err);
 

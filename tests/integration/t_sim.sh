@@ -10,6 +10,14 @@
 #     Freebit addSpec fault → nothing added or billed,
 #     WHMCS fault → billing_pending, billed exactly once by
 #     `portalctl topups bill-pending`;
+#   * top-up billing with an unknown outcome (AddBillableItem is not
+#     idempotent): WHMCS makes the item but answers after WHMCS_TIMEOUT_MS →
+#     billing_unknown (the customer reads billing_pending), a crit log line
+#     with portal-topup-<id>, never billed again by bill-pending, listed by
+#     `topups unknown`, `topups resolve <id> billed` → billed, one item in
+#     all; connection dropped → billing_unknown, `resolve <id> unbilled` →
+#     billed once by bill-pending; WHMCS stopped (connection refused) →
+#     billing_pending, billed exactly once by bill-pending after its restart;
 #   * network type twice → 202 then 409 OPERATION_TOO_SOON, the delayed job
 #     runs after the short gap (FREEBIT_CHANGE_GAP_S=5 in the harness);
 #   * plan change → 200 {effective_date}, the WHMCS UpdateClientProduct job
@@ -192,11 +200,83 @@ send POST "$TOK3" "$CSRF3" /api/sim/201/top-up '{"quota_mb":3072}' -H "Idempoten
 it_check "top-up, WHMCS down: 200 billing_pending" it_json_eq .data.status billing_pending
 it_check "top-up, WHMCS down: quota added anyway" test "$(fb_remain $MS1)" = "$((R1 + 3072))"
 B2=$(wh_billables)
-it_check "bill-pending: billed=1" bash -c "'$CTL' topups bill-pending | grep -qx 'billed=1 failed=0'"
+it_check "bill-pending: billed=1" bash -c "'$CTL' topups bill-pending | grep -qx 'billed=1 failed=0 unknown=0'"
 it_check "bill-pending: one more AddBillableItem" test "$(wh_billables)" = "$((B2 + 1))"
-it_check "bill-pending: again bills nothing" bash -c "'$CTL' topups bill-pending | grep -qx 'billed=0 failed=0'"
+it_check "bill-pending: again bills nothing" bash -c "'$CTL' topups bill-pending | grep -qx 'billed=0 failed=0 unknown=0'"
 it_check "bill-pending: still exactly one" test "$(wh_billables)" = "$((B2 + 1))"
 it_check "bill-pending: row billed" test "$(psql_q "SELECT status FROM sim_topups WHERE user_id = $UID3 AND idempotency_key = 'k-$RUN-3'")" = billed
+
+# Billing outcome unknown. WHMCS (the simulator) makes the item after a delay
+# past WHMCS_TIMEOUT_MS (5000 in the harness): the portal saw a timeout after
+# sending. AddBillableItem cannot be repeated safely nor looked up, so the
+# top-up must wait for an operator: billing again would charge twice.
+wh_items() { # [topup id] → WHMCS billable items of client 103 (with that top-up's marker)
+	curl -sS "$WH/__sim/state" | jq --arg m "(portal-topup-${1:+$1)}" \
+		'[.billableitems[] | select(.clientid == 103) | select(.description | contains($m))] | length'
+}
+topup_status() { psql_q "SELECT status FROM sim_topups WHERE id = $1"; }
+I0=$(wh_items)
+curl -sS -XPOST "$WH/__sim/faults" -H 'Content-Type: application/json' -d '{"match":"AddBillableItem","delay_ms":6500,"count":1}' >/dev/null
+send POST "$TOK3" "$CSRF3" /api/sim/201/top-up '{"quota_mb":1024}' -H "Idempotency-Key: k-$RUN-unk" --max-time 20
+it_check "top-up, WHMCS answers after the timeout: 200, the customer reads billing_pending" bash -c "[ $IT_LAST_STATUS = 200 ] && jq -e '.data.status == \"billing_pending\"' '$IT_LAST_BODY' >/dev/null"
+TU=$(jq -r '.data.id // 0' "$IT_LAST_BODY")
+it_check "top-up, WHMCS answers after the timeout: row billing_unknown" test "$(topup_status "$TU")" = billing_unknown
+unk_item_made() { [ "$(wh_items "$TU")" = 1 ]; }
+it_check "top-up, WHMCS answers after the timeout: WHMCS did make the item" it_wait_for 10 unk_item_made
+it_check "top-up, unknown outcome: crit log line with portal-topup-<id>" bash -c "grep -rqs 'level=crit.*marker=portal-topup-$TU\\b' '$IT_ROOT' --include='*.log'"
+it_check "bill-pending: the unknown one is not billed again" bash -c "'$CTL' topups bill-pending | grep -qx 'billed=0 failed=0 unknown=0'"
+it_check "bill-pending: still exactly one item for it" test "$(wh_items "$TU")" = 1
+it_check "bill-pending: exactly one more item for the client" test "$(wh_items)" = "$((I0 + 1))"
+it_check "bill-pending: row still billing_unknown" test "$(topup_status "$TU")" = billing_unknown
+WB=$(wh_billables)
+send POST "$TOK3" "$CSRF3" /api/sim/201/top-up '{"quota_mb":1024}' -H "Idempotency-Key: k-$RUN-unk"
+it_check "top-up, unknown outcome, same key: same top-up, billing_pending" bash -c "jq -e '.data.id == $TU and .data.status == \"billing_pending\"' '$IT_LAST_BODY' >/dev/null"
+it_check "top-up, unknown outcome, same key: no AddBillableItem" test "$(wh_billables)" = "$WB"
+it_check "topups unknown: lists it with its marker and client" bash -c "'$CTL' topups unknown | grep -q '^id=$TU marker=portal-topup-$TU whmcs_client_id=103 '"
+it_check "topups resolve: bad verdict → 64" bash -c "'$CTL' topups resolve $TU maybe >/dev/null 2>&1; [ \$? = 64 ]"
+it_check "topups resolve: bad id → 64" bash -c "'$CTL' topups resolve x$TU billed >/dev/null 2>&1; [ \$? = 64 ]"
+it_check "topups resolve <id> billed: exit 0" "$CTL" topups resolve "$TU" billed
+it_check "topups resolve <id> billed: row billed" test "$(topup_status "$TU")" = billed
+it_check "topups resolve: not billing_unknown any more → 70, unchanged" bash -c "'$CTL' topups resolve $TU unbilled >/dev/null 2>&1; [ \$? = 70 ] && [ \"\$(psql '$DATABASE_URL' -qtAX -c 'SELECT status FROM sim_topups WHERE id = $TU')\" = billed ]"
+it_check "topups resolve: no WHMCS call, still exactly one item" test "$(wh_items "$TU")" = 1
+it_check "topups unknown: none left" bash -c "'$CTL' topups unknown | grep -qx 'unknown=0'"
+
+# The connection dropped (here before WHMCS ran it — the portal cannot tell):
+# billing_unknown; the operator finds no item and says unbilled → billed once.
+curl -sS -XPOST "$WH/__sim/faults" -H 'Content-Type: application/json' -d '{"match":"AddBillableItem","drop":true,"count":1}' >/dev/null
+send POST "$TOK3" "$CSRF3" /api/sim/201/top-up '{"quota_mb":1024}' -H "Idempotency-Key: k-$RUN-drop"
+it_check "top-up, connection dropped: 200 billing_pending" bash -c "[ $IT_LAST_STATUS = 200 ] && jq -e '.data.status == \"billing_pending\"' '$IT_LAST_BODY' >/dev/null"
+TD=$(jq -r '.data.id // 0' "$IT_LAST_BODY")
+it_check "top-up, connection dropped: row billing_unknown" test "$(topup_status "$TD")" = billing_unknown
+it_check "top-up, connection dropped: bill-pending leaves it" bash -c "'$CTL' topups bill-pending | grep -qx 'billed=0 failed=0 unknown=0'"
+it_check "top-up, connection dropped: no item" test "$(wh_items "$TD")" = 0
+it_check "topups resolve <id> unbilled: back to billing_pending" bash -c "'$CTL' topups resolve $TD unbilled >/dev/null && [ \"\$(psql '$DATABASE_URL' -qtAX -c 'SELECT status FROM sim_topups WHERE id = $TD')\" = billing_pending ]"
+it_check "topups resolve unbilled: bill-pending bills it" bash -c "'$CTL' topups bill-pending | grep -qx 'billed=1 failed=0 unknown=0'"
+it_check "topups resolve unbilled: exactly one item, row billed" bash -c "[ \"\$(curl -sS '$WH/__sim/state' | jq '[.billableitems[] | select(.description | contains(\"(portal-topup-$TD)\"))] | length')\" = 1 ] && [ \"\$(psql '$DATABASE_URL' -qtAX -c 'SELECT status FROM sim_topups WHERE id = $TD')\" = billed ]"
+
+# WHMCS not running (connection refused): nothing reached it, so the top-up is
+# billing_pending and bill-pending bills it exactly once after the restart.
+# The line lookup must not need WHMCS meanwhile: the services list is cached
+# fresh first.
+rcli DEL client:103:services >/dev/null
+get "$TOK3" /api/sim/201
+WPID=$(cat "$IT_ROOT/sim/whmcs.pid" 2>/dev/null)
+it_check "WHMCS simulator stopped" it_stop_pid sim-whmcs "$WPID"
+send POST "$TOK3" "$CSRF3" /api/sim/201/top-up '{"quota_mb":1024}' -H "Idempotency-Key: k-$RUN-refused"
+it_check "top-up, WHMCS refused the connection: 200 billing_pending" bash -c "[ $IT_LAST_STATUS = 200 ] && jq -e '.data.status == \"billing_pending\"' '$IT_LAST_BODY' >/dev/null"
+TR=$(jq -r '.data.id // 0' "$IT_LAST_BODY")
+it_check "top-up, WHMCS refused the connection: row billing_pending (not unknown)" test "$(topup_status "$TR")" = billing_pending
+it_check "bill-pending while WHMCS is down: not billed, retried later" bash -c "'$CTL' topups bill-pending | grep -qx 'billed=0 failed=1 unknown=0'; [ \"\$(psql '$DATABASE_URL' -qtAX -c 'SELECT status FROM sim_topups WHERE id = $TR')\" = billing_pending ]"
+setsid "$IT_PYTHON" "$IT_SRCDIR/tests/sim/whmcs_sim.py" --port "$SIM_WHMCS_PORT" \
+	--portal-url "${SIM_PORTAL_URL:-http://127.0.0.1:8080}" --pidfile "$IT_ROOT/sim/whmcs.pid" \
+	</dev/null >>"$IT_ROOT/sim/whmcs.log" 2>&1 &
+echo "$!" >"$IT_ROOT/sim/whmcs.pid"
+it_register sim-whmcs "$!"
+wh_up() { curl -sf "$WH/__sim/health" >/dev/null; }
+it_check "WHMCS simulator restarted" it_wait_for 20 wh_up
+it_check "bill-pending after the restart: billed=1" bash -c "'$CTL' topups bill-pending | grep -qx 'billed=1 failed=0 unknown=0'"
+it_check "bill-pending again: nothing" bash -c "'$CTL' topups bill-pending | grep -qx 'billed=0 failed=0 unknown=0'"
+it_check "bill-pending after the restart: exactly one item, row billed" bash -c "[ \"\$(curl -sS '$WH/__sim/state' | jq '[.billableitems[] | select(.description | contains(\"(portal-topup-$TR)\"))] | length')\" = 1 ] && [ \"\$(psql '$DATABASE_URL' -qtAX -c 'SELECT status FROM sim_topups WHERE id = $TR')\" = billed ]"
 
 # ---------------------------------------------------------------- network type
 send POST "$TOK3" "$CSRF3" /api/sim/201/network-type '{"network_type":"4G"}'

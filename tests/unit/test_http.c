@@ -377,6 +377,8 @@ static void test_transport_error_retried(void **state)
 	assert_int_equal(http_do(c, &req, &r, &err), -1);
 	assert_int_equal(err.code, PT_UPSTREAM_UNAVAILABLE);
 	assert_string_equal(err.provider_code, "ECONNRESET");
+	/* the request reached the server: it may have run */
+	assert_int_equal(err.not_applied, 0);
 	assert_int_equal(cnt->hits_flaky, 1);
 	http_response_free(&r);
 	http_client_free(c);
@@ -397,6 +399,8 @@ static void test_timeout(void **state)
 	long took = ms_since(&t0);
 	assert_int_equal(err.code, PT_UPSTREAM_UNAVAILABLE);
 	assert_string_equal(err.provider_code, "ETIMEOUT");
+	/* timed out waiting for the answer: sent, so it may have run */
+	assert_int_equal(err.not_applied, 0);
 	/* the whole call, retries included, stays within the total timeout */
 	assert_true(took >= 450);
 	assert_true(took < 900);
@@ -421,6 +425,8 @@ static void test_refused(void **state)
 	assert_int_equal(http_do(c, &req, &r, &err), -1);
 	assert_int_equal(err.code, PT_UPSTREAM_UNAVAILABLE);
 	assert_string_equal(err.provider_code, "ECONNREFUSED");
+	/* nothing was sent: a write may be sent again */
+	assert_int_equal(err.not_applied, 1);
 	assert_null(strstr(err.detail, "127.0.0.1"));
 	http_response_free(&r);
 
@@ -428,6 +434,7 @@ static void test_refused(void **state)
 	req.url = "file:///etc/passwd";
 	assert_int_equal(http_do(c, &req, &r, &err), -1);
 	assert_string_equal(err.provider_code, "ECURL");
+	assert_int_equal(err.not_applied, 1);
 	http_response_free(&r);
 	req.url = "gopher://127.0.0.1/";
 	assert_int_equal(http_do(c, &req, &r, &err), -1);

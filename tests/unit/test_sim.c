@@ -111,6 +111,44 @@ static void test_topup_states(void **state)
 	assert_int_equal(sim_topup_state_from("billing_pending"), SIM_TOPUP_BILLING_PENDING);
 	assert_string_equal(sim_topup_state_name(SIM_TOPUP_BILLED), "billed");
 	assert_int_equal(sim_topup_state_from("nope"), SIM_TOPUP_INVALID);
+
+	/* billing outcome unknown: never billed again, only an operator's
+	 * verdict moves it (billed, or back to billing_pending) */
+	assert_int_equal(sim_topup_next(SIM_TOPUP_QUOTA_ADDED, SIM_EV_BILL_UNKNOWN),
+		SIM_TOPUP_BILLING_UNKNOWN);
+	assert_int_equal(sim_topup_next(SIM_TOPUP_BILLING_PENDING, SIM_EV_BILL_UNKNOWN),
+		SIM_TOPUP_BILLING_UNKNOWN);
+	assert_int_equal(sim_topup_next(SIM_TOPUP_BILLING_UNKNOWN, SIM_EV_BILL_OK), SIM_TOPUP_INVALID);
+	assert_int_equal(sim_topup_next(SIM_TOPUP_BILLING_UNKNOWN, SIM_EV_BILL_FAIL),
+		SIM_TOPUP_INVALID);
+	assert_int_equal(sim_topup_next(SIM_TOPUP_BILLING_UNKNOWN, SIM_EV_RESOLVED_BILLED),
+		SIM_TOPUP_BILLED);
+	assert_int_equal(sim_topup_next(SIM_TOPUP_BILLING_UNKNOWN, SIM_EV_RESOLVED_UNBILLED),
+		SIM_TOPUP_BILLING_PENDING);
+	assert_int_equal(sim_topup_next(SIM_TOPUP_BILLED, SIM_EV_RESOLVED_UNBILLED),
+		SIM_TOPUP_INVALID);
+	assert_int_equal(sim_topup_next(SIM_TOPUP_BILLING_PENDING, SIM_EV_RESOLVED_BILLED),
+		SIM_TOPUP_INVALID);
+	assert_int_equal(sim_topup_state_from("billing_unknown"), SIM_TOPUP_BILLING_UNKNOWN);
+	assert_string_equal(sim_topup_state_name(SIM_TOPUP_BILLING_UNKNOWN), "billing_unknown");
+	/* the customer is told the charge is pending either way */
+	assert_string_equal(sim_topup_public_state(SIM_TOPUP_BILLING_UNKNOWN), "billing_pending");
+	assert_string_equal(sim_topup_public_state(SIM_TOPUP_BILLED), "billed");
+}
+
+/* AddBillableItem is not idempotent: only a failure that certainly made no
+ * item is retried (billing_pending); any other is billing_unknown. */
+static void test_topup_bill_event(void **state)
+{
+	struct pt_err e = { 0 };
+	(void)state;
+
+	assert_int_equal(sim_topup_bill_event(0, &e), SIM_EV_BILL_OK);
+	e.not_applied = 1;    /* refused, never sent, 429/503 */
+	assert_int_equal(sim_topup_bill_event(-1, &e), SIM_EV_BILL_FAIL);
+	e.not_applied = 0;    /* timeout after sending, reset, 500, garbled reply */
+	assert_int_equal(sim_topup_bill_event(-1, &e), SIM_EV_BILL_UNKNOWN);
+	assert_int_equal(sim_topup_bill_event(-1, NULL), SIM_EV_BILL_UNKNOWN);
 }
 
 int main(void)
@@ -121,6 +159,7 @@ int main(void)
 		cmocka_unit_test(test_dates),
 		cmocka_unit_test(test_topup_options),
 		cmocka_unit_test(test_topup_states),
+		cmocka_unit_test(test_topup_bill_event),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

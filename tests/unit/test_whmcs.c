@@ -93,6 +93,52 @@ static void test_http_status(void **state)
 	assert_non_null(strstr(err.detail, "Authentication Failed"));
 }
 
+/* A failed write may be sent again only when WHMCS certainly did not run it
+ * (err.not_applied): an explicit refusal, 429, 503, rejected credentials.
+ * Anything that may follow a processed request keeps it 0. */
+static void test_not_applied(void **state)
+{
+	struct json_object *o = NULL;
+	struct pt_err err = { 0 };
+
+	(void)state;
+	assert_int_equal(parse(200, "{\"result\":\"error\",\"message\":\"Client ID Not Found\"}",
+		"", &o, &err), -1);
+	assert_int_equal(err.not_applied, 1);
+	assert_int_equal(parse(200, "{\"status\":\"error\",\"message\":\"x\"}", "", &o, &err),
+		-1);
+	assert_int_equal(err.not_applied, 1);
+	assert_int_equal(parse(429, "", "", &o, &err), -1);
+	assert_int_equal(err.not_applied, 1);
+	assert_int_equal(parse(503, "busy", "", &o, &err), -1);
+	assert_int_equal(err.not_applied, 1);
+	assert_int_equal(parse(403, "", "", &o, &err), -1);
+	assert_int_equal(err.not_applied, 1);
+	/* each of these may come after the action did its work; err still
+	 * carries not_applied = 1 from the call before: it must be reset */
+	assert_int_equal(parse(500, "", "", &o, &err), -1);
+	assert_int_equal(err.not_applied, 0);
+	err.not_applied = 1;
+	assert_int_equal(parse(502, "", "", &o, &err), -1);
+	assert_int_equal(err.not_applied, 0);
+	err.not_applied = 1;
+	assert_int_equal(parse(504, "", "", &o, &err), -1);
+	assert_int_equal(err.not_applied, 0);
+	err.not_applied = 1;
+	assert_int_equal(parse(200, "{\"result\":\"succ", "", &o, &err), -1);
+	assert_int_equal(err.not_applied, 0);
+	err.not_applied = 1;
+	assert_int_equal(parse(200, "", "", &o, &err), -1);
+	assert_int_equal(err.not_applied, 0);
+	err.not_applied = 1;
+	assert_int_equal(parse(200, "{\"billableid\":7}", "", &o, &err), -1);
+	assert_int_equal(err.not_applied, 0);
+	err.not_applied = 1;
+	assert_int_equal(parse(200, "{\"result\":\"success\",\"billableid\":7}", "", &o, &err), 0);
+	assert_int_equal(err.not_applied, 0);
+	json_object_put(o);
+}
+
 static void test_error_codes(void **state)
 {
 	(void)state;
@@ -177,6 +223,7 @@ int main(void)
 		cmocka_unit_test(test_success),
 		cmocka_unit_test(test_error_envelopes),
 		cmocka_unit_test(test_http_status),
+		cmocka_unit_test(test_not_applied),
 		cmocka_unit_test(test_error_codes),
 		cmocka_unit_test(test_php_serialize),
 		cmocka_unit_test(test_read_classification),
