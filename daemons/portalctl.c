@@ -328,7 +328,11 @@ static int cmd_jobs_run_due(struct ctl *ctl, int argc, char **argv)
 		return EXIT_USAGE;
 	if ((rc = ctl_load_config(ctl, required)) != EXIT_OK)
 		return rc;
-	if (!(c.redis = redis_new_from_config(ctl->cfg, &err)) ||
+	/* The network-type job holds the line's claim for the configured gap,
+	 * as it does under portal-provisiond. */
+	c.gap_s = JOBS_GAP_S_DEFAULT;
+	if (config_get_long(ctl->cfg, "FREEBIT_CHANGE_GAP_S", &c.gap_s, &err) != 0 ||
+	    !(c.redis = redis_new_from_config(ctl->cfg, &err)) ||
 	    !(c.whmcs = whmcs_client_from_config(ctl->cfg, &err))) {
 		fprintf(stderr, "portalctl: jobs run-due: %s\n", err.detail);
 		rc = ctl_exit_for(&err);
