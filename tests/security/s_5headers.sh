@@ -3,7 +3,7 @@
 # values the shipped site file sets (etc/nginx/portal.conf add_header /
 # etc/apache/portal.conf Header always set): on app 200 / 401 / 403 / 404 / 413
 # answers, the public catalog (cached), health, a web server's own 4xx, and the
-# nginx rate limit page. Also: no server version, no X-Powered-By.
+# nginx rate limit page; each exactly once. Also: no server version, no X-Powered-By.
 # sec: both
 set -u
 . "$(dirname "$0")/../integration/lib.sh"
@@ -27,6 +27,8 @@ headers_ok() { # label
 		v=$(it_header "$h")
 		w=$(want "$h")
 		[ "$v" = "$w" ] || miss="$miss $h='$v'(want '$w')"
+		# once: the apps' own nosniff and the site's must not both arrive
+		[ "$(grep -ci "^$h:" "$IT_LAST_HEADERS")" = 1 ] || miss="$miss $h(not exactly once)"
 	done
 	[ -z "$miss" ] || { echo "$1 ($IT_LAST_STATUS):$miss"; return 1; }
 }
