@@ -13,6 +13,11 @@
 #    /health (cgi-fcgi), status 0, stop → processes and socket gone, status 3.
 #    With LOGDIR, a logrotate-style rotation (rename, new root-owned file,
 #    reopen-logs) moves the pool to the new file: same pids, still serving.
+#    Under multiwatch (the default when installed): the pid file names
+#    multiwatch with CHILDREN workers; a worker killed with -9 is replaced
+#    within seconds while the pool keeps answering; reopen-logs leaves
+#    multiwatch alone; stop leaves neither workers nor multiwatch. With
+#    MULTIWATCH= the old spawn-fcgi -F pool: one pid per worker in the pid file.
 # it: once
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -179,10 +184,31 @@ else
 	} >"$t/defaults-$f"
 	sock="$t/run/portal-health.sock"
 	pidf="$t/run/portal-fcgi-health.pid"
+	mw=0
+	[ -x /usr/bin/multiwatch ] && mw=1
+	# The pool's workers: multiwatch's children, else the pid file's pids.
+	workers() {
+		local p
+		for p in $(cat "$pidf" 2>/dev/null); do
+			if [ "$(cat "/proc/$p/comm" 2>/dev/null)" = multiwatch ]; then pgrep -P "$p"; else echo "$p"; fi
+		done
+	}
+	nworkers() { [ "$(workers | wc -l)" = "$1" ] || { echo "workers: $(workers | xargs)"; return 1; }; }
 	it_check "portal-fcgi: status before start is 3" rc_is 3 $f status
 	it_check "portal-fcgi: start" rc_is 0 $f start
-	for p in $(cat "$pidf" 2>/dev/null); do it_register "initd-fcgi-$p" "$p"; done
-	it_check "portal-fcgi: 3 children in the pid file" bash -c "[ \$(wc -w <'$pidf') = 3 ]"
+	for p in $(cat "$pidf" 2>/dev/null) $(workers); do it_register "initd-fcgi-$p" "$p"; done
+	if [ $mw = 1 ]; then
+		mwpid=$(cat "$pidf" 2>/dev/null)
+		it_check "portal-fcgi: the pid file names one multiwatch" \
+			bash -c "[ \$(wc -w <'$pidf') = 1 ] && [ \"\$(cat /proc/$mwpid/comm)\" = multiwatch ]"
+		it_check "portal-fcgi: multiwatch has 3 workers" nworkers 3
+		it_check "portal-fcgi: the workers are portal-health.fcgi as $IT_WWW_USER" bash -c \
+			"for p in $(workers | xargs); do [ \"\$(readlink /proc/\$p/exe)\" = '$(readlink -f "$IT_LIBEXECDIR/portal-health.fcgi")' ] &&
+			 [ \"\$(ps -o user= -p \$p)\" = '$IT_WWW_USER' ] || exit 1; done"
+	else
+		echo "  skip  multiwatch not installed: the pool runs as spawn-fcgi -F"
+		it_check "portal-fcgi: 3 children in the pid file" bash -c "[ \$(wc -w <'$pidf') = 3 ]"
+	fi
 	it_check "portal-fcgi: socket exists" test -S "$sock"
 	it_check "portal-fcgi: status 0" rc_is 0 $f status
 	health() {
@@ -196,8 +222,11 @@ else
 	it_check "portal-fcgi: the socket answers /health 200 (cgi-fcgi)" health
 	# LOGDIR: the apps log to LOGDIR/portal-health.log themselves ($PORTAL_LOG_FILE).
 	plog="$IT_ROOT/logs/portal-health.log"
-	it_check "portal-fcgi: LOGDIR → PORTAL_LOG_FILE in the apps' environment" bash -c \
-		"p=\$(head -n1 '$pidf'); tr '\\0' '\\n' </proc/\$p/environ | grep -qx 'PORTAL_LOG_FILE=$plog'"
+	env_has_log() { # pid
+		tr '\0' '\n' <"/proc/$1/environ" | grep -qx "PORTAL_LOG_FILE=$plog" || { echo "pid $1: no PORTAL_LOG_FILE"; return 1; }
+	}
+	every_worker_env() { local p; for p in $(workers); do env_has_log "$p" || return 1; done; }
+	it_check "portal-fcgi: LOGDIR → PORTAL_LOG_FILE in every worker's environment" every_worker_env
 	it_check "portal-fcgi: the request's line in LOGDIR/portal-health.log" \
 		it_wait_for 10 log_has "$plog" 'msg="request".*path=/health'
 	it_check "portal-fcgi: the log file was handed to $IT_WWW_USER" \
@@ -206,7 +235,7 @@ else
 	it_check "portal-fcgi: answers after a SIGHUP (idle processes keep accepting)" health
 	# logrotate (etc/logrotate.d/portal): rename, `create 0640 root adm` (root's
 	# here), postrotate `reopen-logs` — the pool must write the new file.
-	pids_before=$(cat "$pidf" 2>/dev/null)
+	pids_before=$(workers | xargs)
 	mv "$plog" "$plog.1"
 	install -m 0640 /dev/null "$plog"
 	size_rotated=$(stat -c %s "$plog.1")
@@ -224,24 +253,62 @@ else
 		bash -c "[ \$(stat -c %s '$plog.1') = $size_rotated ]"
 	it_check "portal-fcgi: rotated → no 'log file cannot be opened'" \
 		bash -c "! grep -q 'log file cannot be opened' '$plog' '$plog.1'"
-	# shellcheck disable=SC2046,SC2086 # word lists compared with one space between pids
-	same_pids() { [ "$(echo $(cat "$pidf"))" = "$(echo $pids_before)" ] || { echo "pids now: $(cat "$pidf")"; return 1; }; }
-	it_check "portal-fcgi: same pids after reopen-logs (no restart)" same_pids
+	# word lists (xargs) compared with one space between pids
+	same_pids() { [ "$(workers | xargs)" = "$pids_before" ] || { echo "workers now: $(workers | xargs)"; return 1; }; }
+	it_check "portal-fcgi: same workers after reopen-logs (no restart)" same_pids
 	alive_all() { local p; for p in $pids_before; do it_alive "$p" || { echo "pid $p gone"; return 1; }; done; }
-	it_check "portal-fcgi: every child still alive after reopen-logs" alive_all
+	it_check "portal-fcgi: every worker still alive after reopen-logs" alive_all
+	if [ $mw = 1 ]; then
+		it_check "portal-fcgi: multiwatch untouched by reopen-logs (same pid, alive)" \
+			bash -c "[ \"\$(cat '$pidf')\" = '$mwpid' ] && kill -0 $mwpid"
+	fi
 	it_check "portal-fcgi: status 0 after reopen-logs" rc_is 0 $f status
 	rm -f "$plog.1"
+	if [ $mw = 1 ]; then
+		# A worker killed (OOM killer, crash): multiwatch forks a new one, the
+		# pool answers all along on the remaining ones.
+		victim=$(workers | head -n1)
+		kill -KILL "$victim"
+		it_check "portal-fcgi: answers /health right after kill -9 of a worker" health
+		replaced() {
+			nworkers 3 || return 1
+			! workers | grep -qx "$victim" || { echo "$victim still listed"; return 1; }
+		}
+		it_check "portal-fcgi: kill -9 of a worker → 3 workers again within 5 s, new pid" it_wait_for 5 replaced
+		for p in $(workers); do it_register "initd-fcgi-$p" "$p"; done
+		it_check "portal-fcgi: the new worker has PORTAL_LOG_FILE" every_worker_env
+		it_check "portal-fcgi: answers /health after the replacement" rotated_requests
+		it_check "portal-fcgi: same multiwatch after the replacement" bash -c "[ \"\$(cat '$pidf')\" = '$mwpid' ]"
+		it_check "portal-fcgi: status 0 after the replacement" rc_is 0 $f status
+	fi
 	it_check "portal-fcgi: restart" rc_is 0 $f restart
 	it_check "portal-fcgi: answers /health after restart" health
-	pids=$(cat "$pidf" 2>/dev/null)
+	pids="$(cat "$pidf" 2>/dev/null) $(workers)"
 	for p in $pids; do it_register "initd-fcgi-$p" "$p"; done
 	it_check "portal-fcgi: stop" rc_is 0 $f stop
 	gone() { local p; for p in $pids; do ! it_alive "$p" || { echo "pid $p alive"; return 1; }; done; }
-	it_check "portal-fcgi: every child gone" gone
+	it_check "portal-fcgi: every worker (and multiwatch) gone when stop returns" gone
 	it_check "portal-fcgi: socket removed" test ! -e "$sock"
 	it_check "portal-fcgi: status 3 after stop" rc_is 3 $f status
 	it_check "portal-fcgi: reopen-logs when stopped is 7" rc_is 7 $f reopen-logs
 	for p in $pids; do it_stop_one "initd-fcgi-$p"; done
+	if [ $mw = 1 ]; then
+		# MULTIWATCH= (or not installed): the old spawn-fcgi -F pool.
+		cp "$t/defaults-$f" "$t/defaults-$f.mw"
+		echo "MULTIWATCH=" >>"$t/defaults-$f"
+		it_check "portal-fcgi [MULTIWATCH=]: start" rc_is 0 $f start
+		pids=$(cat "$pidf" 2>/dev/null)
+		for p in $pids; do it_register "initd-fcgi-$p" "$p"; done
+		it_check "portal-fcgi [MULTIWATCH=]: 3 workers in the pid file, no multiwatch" bash -c \
+			"[ \$(wc -w <'$pidf') = 3 ] && ! grep -qx multiwatch $(printf '/proc/%s/comm ' $pids)"
+		it_check "portal-fcgi [MULTIWATCH=]: answers /health" health
+		it_check "portal-fcgi [MULTIWATCH=]: status 0" rc_is 0 $f status
+		it_check "portal-fcgi [MULTIWATCH=]: reopen-logs is 0" rc_is 0 $f reopen-logs
+		it_check "portal-fcgi [MULTIWATCH=]: stop" rc_is 0 $f stop
+		it_check "portal-fcgi [MULTIWATCH=]: every worker gone" gone
+		for p in $pids; do it_stop_one "initd-fcgi-$p"; done
+		mv "$t/defaults-$f.mw" "$t/defaults-$f"
+	fi
 fi
 
 it_summary
