@@ -85,6 +85,13 @@ static int ctl_exit_for(const struct pt_err *err)
 	}
 }
 
+/* Says on stderr why a command failed; its exit status. */
+static int ctl_fail(const char *what, const struct pt_err *err)
+{
+	fprintf(stderr, "portalctl: %s: %s\n", what, err->detail);
+	return ctl_exit_for(err);
+}
+
 /* ---- migrate ------------------------------------------------------------ */
 
 static int cmd_migrate(struct ctl *ctl, int argc, char **argv)
@@ -190,8 +197,7 @@ static int cmd_queue_status(struct ctl *ctl, int argc, char **argv)
 		return EXIT_USAGE;
 	if ((rc = ctl_queue_open(ctl, &r, &q)) == EXIT_OK) {
 		if (queue_stats(q, &st, &err)) {
-			fprintf(stderr, "portalctl: queue status: %s\n", err.detail);
-			rc = ctl_exit_for(&err);
+			rc = ctl_fail("queue status", &err);
 		} else {
 			printf("stream=%s group=%s group_exists=%s\nlength=%ld\npending=%ld\n"
 				"consumers=%ld\ndead_letter=%ld\n", QUEUE_STREAM, QUEUE_GROUP,
@@ -260,8 +266,7 @@ static int cmd_orders_show(struct ctl *ctl, int argc, char **argv)
 		steps = db_exec(db, "SELECT at, step, status, detail FROM provisioning_steps "
 			"WHERE sf_order_id = $1 ORDER BY at, id", 1, p, &err);
 	if (!run || (PQntuples(run) == 1 && !steps)) {
-		fprintf(stderr, "portalctl: orders show: %s\n", err.detail);
-		rc = ctl_exit_for(&err);
+		rc = ctl_fail("orders show", &err);
 	} else if (PQntuples(run) == 0) {
 		fprintf(stderr, "portalctl: orders show: no provisioning run for %s\n", argv[1]);
 		rc = EXIT_SOFTWARE;
@@ -334,15 +339,13 @@ static int cmd_jobs_run_due(struct ctl *ctl, int argc, char **argv)
 	if (config_get_long(ctl->cfg, "FREEBIT_CHANGE_GAP_S", &c.gap_s, &err) != 0 ||
 	    !(c.redis = redis_new_from_config(ctl->cfg, &err)) ||
 	    !(c.whmcs = whmcs_client_from_config(ctl->cfg, &err))) {
-		fprintf(stderr, "portalctl: jobs run-due: %s\n", err.detail);
-		rc = ctl_exit_for(&err);
+		rc = ctl_fail("jobs run-due", &err);
 		goto out;
 	}
 	if (config_get(ctl->cfg, "FREEBIT_BASE_URL"))
 		c.freebit = freebit_client_from_config(ctl->cfg, c.redis, &fe);
 	if (jobs_run_due(&c, jobs_now_ms(), 0, &st, &err)) {
-		fprintf(stderr, "portalctl: jobs run-due: %s\n", err.detail);
-		rc = ctl_exit_for(&err);
+		rc = ctl_fail("jobs run-due", &err);
 		goto out;
 	}
 	printf("ran=%ld failed=%ld requeued=%ld\n", st.ran, st.failed, st.requeued);
@@ -370,8 +373,7 @@ static int cmd_outbox_status(struct ctl *ctl, int argc, char **argv)
 	if ((rc = ctl_load_config(ctl, required)) != EXIT_OK)
 		return rc;
 	if (!(db = db_new_from_config(ctl->cfg, &err)) || outbox_counts(db, &oc, &err)) {
-		fprintf(stderr, "portalctl: outbox status: %s\n", err.detail);
-		rc = ctl_exit_for(&err);
+		rc = ctl_fail("outbox status", &err);
 	} else {
 		printf("queued=%ld\nsubmitting=%ld\nsubmitted=%ld\nfailed=%ld\noldest_queued=%s\n",
 			oc.queued, oc.submitting, oc.submitted, oc.failed, oc.oldest_queued);
@@ -399,8 +401,7 @@ static int cmd_outbox_drain(struct ctl *ctl, int argc, char **argv)
 	    !(c.redis = redis_new_from_config(ctl->cfg, &err)) ||
 	    !(c.sf = sf_client_new_config(ctl->cfg, c.redis, &err)) ||
 	    outbox_drain(&c, 0, &st, &err)) {
-		fprintf(stderr, "portalctl: outbox drain: %s\n", err.detail);
-		rc = ctl_exit_for(&err);
+		rc = ctl_fail("outbox drain", &err);
 	} else {
 		printf("submitted=%ld adopted=%ld failed=%ld waiting=%ld%s\n", st.submitted,
 			st.adopted, st.failed, st.waiting, st.busy ? " (another drainer is running)" : "");
@@ -434,8 +435,7 @@ static int cmd_topups_bill_pending(struct ctl *ctl, int argc, char **argv)
 	if (!(db = db_new_from_config(ctl->cfg, &err)) ||
 	    !(wh = whmcs_client_from_config(ctl->cfg, &err)) ||
 	    sim_topup_bill_pending(db, wh, &st, &err) != 0) {
-		fprintf(stderr, "portalctl: topups bill-pending: %s\n", err.detail);
-		rc = ctl_exit_for(&err);
+		rc = ctl_fail("topups bill-pending", &err);
 	} else {
 		printf("billed=%ld failed=%ld unknown=%ld\n", st.billed, st.failed, st.unknown);
 		rc = st.failed || st.unknown ? EXIT_SOFTWARE : EXIT_OK;
@@ -461,8 +461,7 @@ static int cmd_topups_unknown(struct ctl *ctl, int argc, char **argv)
 	if ((rc = ctl_load_config(ctl, required)) != EXIT_OK)
 		return rc;
 	if (!(db = db_new_from_config(ctl->cfg, &err)) || !(res = sim_topup_list_unknown(db, &err))) {
-		fprintf(stderr, "portalctl: topups unknown: %s\n", err.detail);
-		rc = ctl_exit_for(&err);
+		rc = ctl_fail("topups unknown", &err);
 	} else {
 		print_rows(res);
 		printf("unknown=%d\n", PQntuples(res));
@@ -494,8 +493,7 @@ static int cmd_topups_resolve(struct ctl *ctl, int argc, char **argv)
 	if ((rc = ctl_load_config(ctl, required)) != EXIT_OK)
 		return rc;
 	if (!(db = db_new_from_config(ctl->cfg, &err)) || sim_topup_resolve(db, argv[1], ev, &err)) {
-		fprintf(stderr, "portalctl: topups resolve: %s\n", err.detail);
-		rc = ctl_exit_for(&err);
+		rc = ctl_fail("topups resolve", &err);
 	} else {
 		printf("id=%s status=%s\n", argv[1],
 			sim_topup_state_name(sim_topup_next(SIM_TOPUP_BILLING_UNKNOWN, ev)));

@@ -73,3 +73,18 @@ count_not() { # FILE CODE…: lines whose code is none of CODE…
 	grep -cvE "^($re)\$" "$f" || true
 }
 report() { echo "REPORT $*"; }
+# outbox_order KEY LABEL: as A1, an order Salesforce refuses once (composite
+# 503), so it is held in the outbox (202) until provisiond's outbox drain
+# submits it; outbox_submitted KEY is true once it has. Work that only a
+# running portal-provisiond does.
+outbox_order() {
+	local tok csrf
+	read -r tok csrf < <(session_for $A1 101)
+	fault "$SF" '{"match":"composite","status":503,"count":1}'
+	timed POST /api/orders -b "portal_session=$tok" -H "X-CSRF-Token: $csrf" -H "Idempotency-Key: $1" \
+		-H 'Content-Type: application/json' \
+		--data-binary '{"items":[{"sku":"INT-FTTH-1G","quantity":1},{"sku":"INT-ROUTER","quantity":1}]}'
+	it_check "$2: an order held in the outbox (202)" it_status_is 202
+	unfault "$SF"
+}
+outbox_submitted() { [ "$(psql_q "SELECT status FROM order_outbox WHERE idempotency_key = '$1'")" = submitted ]; }

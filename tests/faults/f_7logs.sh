@@ -67,15 +67,9 @@ if [ -x "$IT_SBINDIR/portal-probed" ]; then
 fi
 
 if [ -x "$IT_SBINDIR/portal-provisiond" ]; then
-	read -r TOK CSRF < <(session_for $A1 101)
 	key=k-$RUN-logs
-	fault "$SF" '{"match":"composite","status":503,"count":1}'
-	timed POST /api/orders -b "portal_session=$TOK" -H "X-CSRF-Token: $CSRF" -H "Idempotency-Key: $key" \
-		-H 'Content-Type: application/json' \
-		--data-binary '{"items":[{"sku":"INT-FTTH-1G","quantity":1},{"sku":"INT-ROUTER","quantity":1}]}'
-	it_check "provisiond setup: an order held in the outbox (202)" it_status_is 202
-	unfault "$SF"
-	submitted() { [ "$(psql_q "SELECT status FROM order_outbox WHERE idempotency_key = '$key'")" = submitted ]; }
+	outbox_order "$key" "provisiond setup"
+	submitted() { outbox_submitted "$key"; }
 	run_daemon provisiond "$IT_SBINDIR/portal-provisiond" full submitted
 fi
 report "daemon logs: daemons started=$started alive after writes to a failing stderr + SIGHUP=$survived (destinations: /dev/full, closed fd, broken pipe)"

@@ -158,16 +158,10 @@ if [ -x "$IT_SBINDIR/portal-provisiond" ]; then
 	it_check "read-only dir ($how): alive after SIGHUP" it_alive "$pid"
 	# Work after the failed reopen: an order held in the outbox while Salesforce
 	# failed, which only provisiond's outbox drain submits.
-	read -r TOK CSRF < <(session_for $A1 101)
 	key=k-$RUN-logfile
-	fault "$SF" '{"match":"composite","status":503,"count":1}'
-	timed POST /api/orders -b "portal_session=$TOK" -H "X-CSRF-Token: $CSRF" -H "Idempotency-Key: $key" \
-		-H 'Content-Type: application/json' \
-		--data-binary '{"items":[{"sku":"INT-FTTH-1G","quantity":1},{"sku":"INT-ROUTER","quantity":1}]}'
-	it_check "read-only dir: an order held in the outbox (202)" it_status_is 202
-	unfault "$SF"
-	submitted() { [ "$(psql_q "SELECT status FROM order_outbox WHERE idempotency_key = '$key'")" = submitted ]; }
-	it_check "read-only dir ($how): provisiond still works (outbox order submitted)" it_wait_for 30 submitted
+	outbox_order "$key" "read-only dir"
+	it_check "read-only dir ($how): provisiond still works (outbox order submitted)" \
+		it_wait_for 30 outbox_submitted "$key"
 	it_check "read-only dir ($how): alive" it_alive "$pid"
 	stop provisiond-rw "$pid"
 	it_check "read-only dir ($how): the stop line is in the kept file" has "$kept" 'SIGTERM: stopping'
