@@ -16,6 +16,7 @@
  * A function the portal starts to use must be added to PQ_FUNCS below, or
  * the link fails (undefined reference): nothing is silently left out. */
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <string.h>
 #include <libpq-fe.h>
@@ -66,28 +67,35 @@ static void *pq_lib;
 	else \
 		missing = #name;
 
-/* 0 when libpq is there; else -1, logged (a missing libpq5 package). */
-static int pq_load(void)
+/* Once per process (portal-subscriberd's channel threads may connect at the
+ * same time): pq_lib set, or left NULL after logging why (a missing libpq5
+ * package does not appear later). */
+static void pq_load_once(void)
 {
 	const char *missing = NULL;
 	void *lib, *sym;
 
-	if (pq_lib)
-		return 0;
 	if (!(lib = dlopen(PQ_SONAME, RTLD_NOW | RTLD_LOCAL))) {
 		log_error("postgresql client library not loaded", "system", "postgresql",
 			"library", PQ_SONAME, "error", dlerror());
-		return -1;
+		return;
 	}
 	PQ_FUNCS(PQ_RESOLVE)
 	if (missing) {
 		log_error("postgresql client library lacks a function", "system", "postgresql",
 			"library", PQ_SONAME, "function", missing);
 		dlclose(lib);
-		return -1;
+		return;
 	}
 	pq_lib = lib;
-	return 0;
+}
+
+static int pq_load(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, pq_load_once);
+	return pq_lib ? 0 : -1;
 }
 
 /* Before the first connection, there is nothing to act on: what libpq does
