@@ -174,8 +174,15 @@ for r in 'GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n' \
 	'GET / HTTP/9.9\r\nHost: x\r\n\r\n'; do
 	requests=$((requests + 1))
 	st=$(it_raw "$IT_PORT" "$r" 2>/dev/null | head -n1 | awk '{print $2}')
-	# (one retry when the connection gave nothing back: a test-side race, not an answer)
-	[ -n "$st" ] || { sleep 0.5; st=$(it_raw "$IT_PORT" "$r" 2>/dev/null | head -n1 | awk '{print $2}'); }
+	# (up to three retries when the connection gave nothing back — once in a
+	# fresh-clone CI run nginx's 400 for %00 did not arrive twice in a row
+	# within 5 s; the attempts are logged so a real silence shows as such)
+	for try in 1 2 3; do
+		[ -z "$st" ] || break
+		echo "raw $(head -c 40 <<<"$r"): no answer, retry $try" >&2
+		sleep 1
+		st=$(it_raw "$IT_PORT" "$r" 2>/dev/null | head -n1 | awk '{print $2}')
+	done
 	# an unknown HTTP version: 505 is the web server's protocol answer
 	case $st in 4??) ;; 505) [[ $r == *HTTP/9.9* ]] || { raw_bad=$((raw_bad + 1)); bad=$((bad + 1)); } ;; *) raw_bad=$((raw_bad + 1)); bad=$((bad + 1)); echo "raw $(head -c 40 <<<"$r"): ${st:-no answer}" >>"$BAD" ;; esac
 done
