@@ -148,6 +148,18 @@ it_dump_logs() {
 	done
 }
 
+# it_failed_checks: every failed check in this run's scenario logs
+# ($IT_ROOT/logs/test-*.out) with the lines it printed under it, at most 60
+# lines. The runners print it right above their final "N passed, M failed":
+# a CI view that keeps only part of a long output then still says which check
+# failed and why, not only which scenario (the log dump comes before it).
+it_failed_checks() {
+	awk 'FNR == 1 { n = 0; fn = FILENAME; sub(/.*\/test-/, "", fn); sub(/\.out$/, "", fn) }
+	     /^  FAIL  / { print fn ":" substr($0, 2); n = 10; next }
+	     n > 0 && /^        / { print; n--; next }
+	     { n = 0 }' "$IT_ROOT"/logs/test-*.out 2>/dev/null | head -n 60
+}
+
 # --- ports -------------------------------------------------------------------------
 
 # it_free_port: a TCP port on 127.0.0.1 nobody listens on (and we did not hand

@@ -90,25 +90,43 @@ else
 	mkdir -p "$out"
 	# the login / sign-up throttles would answer 429 after 20 tries: reset them before each request
 	flush="import subprocess; subprocess.call(\"redis-cli -p $IT_REDIS_PORT --scan --pattern 'rl:*' | xargs -r redis-cli -p $IT_REDIS_PORT DEL >/dev/null\", shell=True)"
+	# sqlmap_run NAME DATA: one bounded sqlmap run, its log in $out/NAME.log
+	sqlmap_run() {
+		HOME=$out TERM=dumb timeout -k 5 "${SEC_SQLMAP_TIMEOUT:-150}" sqlmap -u "$IT_BASE_URL/api/auth/$1" --data "$2" \
+			--method POST -H 'Content-Type: application/json' --level 1 --risk 1 --batch \
+			--dbms PostgreSQL --time-sec 2 --threads 4 --ignore-code 400,401,404,409,429,403 --flush-session \
+			--output-dir "$out" --disable-coloring --eval "$flush" >"$out/$1.log" 2>&1
+	}
+	# sqlmap_verdict LOG: sqlmap's own final word. Its intermediate "appears to
+	# be … injectable" lines are candidates it then re-tests for false positives;
+	# only "identified the following injection point(s)" is a finding.
+	sqlmap_verdict() {
+		if grep -q 'identified the following injection point' "$1"; then echo injectable
+		elif grep -q 'all tested parameters do not appear to be injectable' "$1"; then echo clean
+		else echo none; fi
+	}
 	for target in "login|{\"email\":\"taro.yamada@example.jp\",\"password\":\"Whmcs-Pass-101!\"}" \
 		"signup|{\"customer_number\":\"CN10000002\",\"email\":\"hanako.suzuki@example.jp\",\"password\":\"Blue-Harbour-Lantern-42\",\"first_name\":\"Hanako\",\"last_name\":\"Suzuki\",\"phone\":\"09022220202\"}"; do
 		name=${target%%|*} data=${target#*|}
 		t0=$(date +%s)
 		a0=$(cat "$IT_ROOT/nginx-access.log" 2>/dev/null | wc -l)
-		HOME=$out timeout -k 5 "${SEC_SQLMAP_TIMEOUT:-150}" sqlmap -u "$IT_BASE_URL/api/auth/$name" --data "$data" \
-			--method POST -H 'Content-Type: application/json' --level 1 --risk 1 --batch \
-			--dbms PostgreSQL --time-sec 2 --threads 4 --ignore-code 400,401,404,409,429,403 --flush-session \
-			--output-dir "$out" --disable-coloring --eval "$flush" >"$out/$name.log" 2>&1
-		rc=$?
+		sqlmap_run "$name" "$data"
+		rc=$? verdict=$(sqlmap_verdict "$out/$name.log")
+		# No verdict at all (interrupted, the target unreachable for a while):
+		# one more run, said so. A finding is never re-run.
+		if [ "$verdict" = none ]; then
+			echo "REPORT sqlmap $name [$IT_WEB]: no verdict (exit $rc), run again; the first log ends:"
+			tail -n 5 "$out/$name.log" | sed 's/^/    /'
+			echo
+			sqlmap_run "$name" "$data"
+			rc=$? verdict=$(sqlmap_verdict "$out/$name.log")
+		fi
 		a1=$(cat "$IT_ROOT/nginx-access.log" 2>/dev/null | wc -l)
-		echo "REPORT sqlmap $name [$IT_WEB]: exit $rc in $(($(date +%s) - t0)) s, $((a1 - a0)) requests; $(grep -oE 'all tested parameters do not appear to be injectable|identified the following injection point[^.]*|is vulnerable' "$out/$name.log" | tail -n1)"
+		echo "REPORT sqlmap $name [$IT_WEB]: exit $rc in $(($(date +%s) - t0)) s, $((a1 - a0)) requests; verdict $verdict"
+		IT_LAST_STATUS=  # (no HTTP response of ours to show under these checks)
 		it_check "sqlmap $name: finished in time (exit 0)" test "$rc" = 0
-		# On failure it_check shows what matched and the log's end (one run failed
-		# here with a log that, read afterwards, passed: keep the evidence).
 		it_check "sqlmap $name: no injection point found" bash -c \
-			"{ ! grep -E 'identified the following injection point|appears to be .* injectable|is vulnerable' '$out/$name.log' &&
-			   grep -q 'do not appear to be injectable' '$out/$name.log'; } ||
-			 { echo '--- sqlmap log, last 8 lines:'; tail -n 8 '$out/$name.log'; exit 1; }"
+			"[ '$verdict' = clean ] || { echo 'verdict: $verdict; sqlmap log, last 8 lines:'; tail -n 8 '$out/$name.log'; exit 1; }"
 		sec_remember "Whmcs-Pass-101!"
 	done
 fi
