@@ -279,6 +279,12 @@ else
 		it_check "portal-fcgi: the new worker has PORTAL_LOG_FILE" every_worker_env
 		it_check "portal-fcgi: answers /health after the replacement" rotated_requests
 		it_check "portal-fcgi: same multiwatch after the replacement" bash -c "[ \"\$(cat '$pidf')\" = '$mwpid' ]"
+		# multiwatch's stderr is the log file opened at start (renamed and
+		# removed above: read through the descriptor it still holds)
+		# (a worker killed by a signal: "Spawning child[i] failed, next try";
+		# one that exited: "Child[i] died, respawn")
+		it_check "portal-fcgi: multiwatch logged the replacement ('Spawning child[…] failed, next try')" \
+			grep -qE '[Cc]hild\[[0-9]+\] (died, respawn|failed, next try)' "/proc/$mwpid/fd/2"
 		it_check "portal-fcgi: status 0 after the replacement" rc_is 0 $f status
 	fi
 	it_check "portal-fcgi: restart" rc_is 0 $f restart
