@@ -24,6 +24,7 @@
 #include "store/db.h"
 #include "store/queue.h"
 #include "store/redis.h"
+#include "web/app.h"
 #include "whmcs/client.h"
 
 /* How long one XREADGROUP blocks: bounds the SIGTERM/SIGHUP reaction time. */
@@ -49,6 +50,7 @@ struct worker {
 	long long jobs_next_ms;
 	struct outbox_ctx outbox;
 	long long outbox_next_ms;
+	long long metrics_skip_until_us;  /* Redis failed: provider metrics wait */
 	char consumer[128];
 };
 
@@ -229,7 +231,11 @@ static int loop(struct worker *w)
 			run_due_jobs(w);
 		if (!daemon_stop_flag)
 			drain_outbox(w);
+		/* The provider calls of this round (job, delayed jobs, outbox) for
+		 * /metrics; an idle round made none and sends nothing. */
+		web_metrics_flush_providers(w->redis, &w->metrics_skip_until_us);
 	}
+	web_metrics_flush_providers(w->redis, &w->metrics_skip_until_us);
 	log_info("SIGTERM: stopping after the current job");
 	return 0;
 }

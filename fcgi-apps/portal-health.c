@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/http.h"
 #include "core/log.h"
 #include "store/cache.h"
 #include "store/queue.h"
@@ -536,15 +537,17 @@ static void add_lag(struct redis *r, const char *key, void *arg)
 	freeReplyObject(rep);
 }
 
-/* ---- per-route request metrics (written by every app, see web/app.h) ---- */
+/* ---- per-route and provider metrics (written by every app, see web/app.h) */
 
 #define HTTP_SERIES_MAX 512
 static const char *const http_le[] = { "5", "10", "25", "50", "100", "250", "500", "1000",
 	"2500", "5000", "10000", "+Inf" };
 #define HTTP_NLE (sizeof http_le / sizeof http_le[0])
+/* The writers bucket with core/http.c's bounds; a changed list must change here. */
+_Static_assert(HTTP_NLE == HTTP_STATS_NBUCKETS, "http_le out of step with http.c");
 
 struct http_series {
-	char key[200];           /* "app method route" */
+	char key[200];           /* "app method route" or "system" */
 	long buckets[HTTP_NLE];
 	long sum_ms;
 };
@@ -596,81 +599,151 @@ static struct http_series *series_find(struct http_series *s, size_t *n, const c
 	return &s[(*n)++];
 }
 
-static void metrics_http_requests(struct buf *b, struct redis *r)
+/* provider label from "system" (web/app.h WEB_METRICS_PROVIDER_*). */
+static int provider_labels(struct buf *b, const char *key)
 {
-	redisReply *rep = hgetall(r, WEB_METRICS_REQUESTS_KEY);
-	char key[200];
-	int status;
+	if (!*key || strchr(key, ' '))
+		return 0;
+	buf_printf(b, "system=\"");
+	label_value(b, key);
+	buf_printf(b, "\"");
+	return 1;
+}
 
-	metric(b, "portal_http_requests_total", "counter",
-		"Requests answered, by app, method, route pattern and status (all processes).");
+/* A Redis-backed counter or histogram: hash fields are "<series key> <last>",
+ * the series key turned into labels by labels(); in ms, rendered in seconds
+ * when in_seconds. */
+struct metric_def {
+	const char *name, *help;
+	const char *key, *sum_key;       /* counter / bucket hash; histogram sum hash */
+	const char *last_label;          /* counter: label of the field's last word */
+	int (*labels)(struct buf *b, const char *key);
+	int in_seconds;
+};
+
+static const struct metric_def http_requests_def = {
+	"portal_http_requests_total",
+	"Requests answered, by app, method, route pattern and status (all processes).",
+	WEB_METRICS_REQUESTS_KEY, NULL, "status", http_labels, 0 };
+static const struct metric_def http_latency_def = {
+	"portal_http_request_duration_seconds",
+	"Request latency by app, method and route pattern (all processes).",
+	WEB_METRICS_LATENCY_BUCKET_KEY, WEB_METRICS_LATENCY_SUM_KEY, NULL, http_labels, 1 };
+static const struct metric_def provider_requests_def = {
+	"portal_provider_requests_total",
+	"Outbound provider HTTP attempts (each retry counts) by system and outcome.",
+	WEB_METRICS_PROVIDER_REQUESTS_KEY, NULL, "outcome", provider_labels, 0 };
+static const struct metric_def provider_latency_def = {
+	"portal_provider_request_duration_ms",
+	"Outbound provider HTTP attempt latency in ms by system (each retry counts).",
+	WEB_METRICS_PROVIDER_LATENCY_BUCKET_KEY, WEB_METRICS_PROVIDER_LATENCY_SUM_KEY, NULL,
+	provider_labels, 0 };
+
+/* Splits "key last" at the last space; the last word must be a plain token
+ * (status code, outcome name, le). NULL if malformed. */
+static const char *field_split(const char *f, char *key, size_t keysz)
+{
+	const char *sp = f ? strrchr(f, ' ') : NULL;
+
+	if (!sp || (size_t)(sp - f) >= keysz || !sp[1] ||
+	    strspn(sp + 1, "abcdefghijklmnopqrstuvwxyz0123456789_+Inf") != strlen(sp + 1))
+		return NULL;
+	snprintf(key, keysz, "%.*s", (int)(sp - f), f);
+	return sp + 1;
+}
+
+static void metrics_counter(struct buf *b, struct redis *r, const struct metric_def *d)
+{
+	redisReply *rep = hgetall(r, d->key);
+	char key[200];
+	const char *last;
+
+	metric(b, d->name, "counter", d->help);
 	for (size_t i = 0; rep && i + 1 < rep->elements; i += 2) {
-		const char *f = rep->element[i]->str, *sp = f ? strrchr(f, ' ') : NULL;
-		if (!sp || (size_t)(sp - f) >= sizeof key || sscanf(sp + 1, "%d", &status) != 1)
+		if (!(last = field_split(rep->element[i]->str, key, sizeof key)))
 			continue;
-		snprintf(key, sizeof key, "%.*s", (int)(sp - f), f);
 		size_t mark = b->len;
-		buf_printf(b, "portal_http_requests_total{");
-		if (!http_labels(b, key)) {
+		buf_printf(b, "%s{", d->name);
+		if (!d->labels(b, key)) {
 			b->len = mark;
 			continue;
 		}
-		buf_printf(b, ",status=\"%d\"} %lld\n", status,
+		buf_printf(b, ",%s=\"%s\"} %lld\n", d->last_label, last,
 			strtoll(rep->element[i + 1]->str, NULL, 10));
 	}
 	freeReplyObject(rep);
 }
 
-static void metrics_http_latency(struct buf *b, struct redis *r)
+/* Groups the bucket hash's fields by series key; sums from the sum hash. */
+static size_t histogram_read(struct redis *r, const struct metric_def *d,
+	struct http_series *s)
 {
-	struct http_series *s = calloc(HTTP_SERIES_MAX, sizeof *s);
-	redisReply *bk = hgetall(r, WEB_METRICS_LATENCY_BUCKET_KEY);
-	redisReply *sm = hgetall(r, WEB_METRICS_LATENCY_SUM_KEY);
+	redisReply *bk = hgetall(r, d->key);
+	redisReply *sm = hgetall(r, d->sum_key);
 	size_t n = 0, j;
 	char key[200];
+	const char *le;
 
-	for (size_t i = 0; s && bk && i + 1 < bk->elements; i += 2) {
-		const char *f = bk->element[i]->str, *sp = f ? strrchr(f, ' ') : NULL;
-		if (!sp || (size_t)(sp - f) >= sizeof key)
+	for (size_t i = 0; bk && i + 1 < bk->elements; i += 2) {
+		if (!(le = field_split(bk->element[i]->str, key, sizeof key)))
 			continue;
-		snprintf(key, sizeof key, "%.*s", (int)(sp - f), f);
-		for (j = 0; j < HTTP_NLE && strcmp(sp + 1, http_le[j]); j++)
+		for (j = 0; j < HTTP_NLE && strcmp(le, http_le[j]); j++)
 			;
 		struct http_series *x = j < HTTP_NLE ? series_find(s, &n, key) : NULL;
 		if (x)
 			x->buckets[j] += strtol(bk->element[i + 1]->str, NULL, 10);
 	}
-	for (size_t i = 0; s && sm && i + 1 < sm->elements; i += 2)
+	for (size_t i = 0; sm && i + 1 < sm->elements; i += 2)
 		for (j = 0; j < n; j++)
 			if (sm->element[i]->str && !strcmp(s[j].key, sm->element[i]->str))
 				s[j].sum_ms = strtol(sm->element[i + 1]->str, NULL, 10);
-	metric(b, "portal_http_request_duration_seconds", "histogram",
-		"Request latency by app, method and route pattern (all processes).");
-	for (size_t i = 0; i < n; i++) {
-		long cum = 0;
-		for (j = 0; j < HTTP_NLE; j++) {
-			cum += s[i].buckets[j];
-			size_t mark = b->len;
-			buf_printf(b, "portal_http_request_duration_seconds_bucket{");
-			if (!http_labels(b, s[i].key)) {
-				b->len = mark;
-				break;
-			}
-			if (j + 1 < HTTP_NLE)
-				buf_printf(b, ",le=\"%g\"} %ld\n", strtol(http_le[j], NULL, 10) / 1000.0, cum);
-			else
-				buf_printf(b, ",le=\"+Inf\"} %ld\n", cum);
-		}
-		if (j < HTTP_NLE)
-			continue;
-		buf_printf(b, "portal_http_request_duration_seconds_sum{");
-		http_labels(b, s[i].key);
-		buf_printf(b, "} %.3f\nportal_http_request_duration_seconds_count{", s[i].sum_ms / 1000.0);
-		http_labels(b, s[i].key);
-		buf_printf(b, "} %ld\n", cum);
-	}
 	freeReplyObject(bk);
 	freeReplyObject(sm);
+	return n;
+}
+
+/* One series: cumulative buckets up to +Inf, _sum, _count. 0 if its key
+ * does not make labels (nothing written then). */
+static int histogram_series(struct buf *b, const struct metric_def *d,
+	const struct http_series *x)
+{
+	size_t mark = b->len;
+	long cum = 0;
+
+	for (size_t j = 0; j < HTTP_NLE; j++) {
+		cum += x->buckets[j];
+		buf_printf(b, "%s_bucket{", d->name);
+		if (!d->labels(b, x->key)) {
+			b->len = mark;
+			return 0;
+		}
+		if (j + 1 == HTTP_NLE)
+			buf_printf(b, ",le=\"+Inf\"} %ld\n", cum);
+		else if (d->in_seconds)
+			buf_printf(b, ",le=\"%g\"} %ld\n", strtol(http_le[j], NULL, 10) / 1000.0, cum);
+		else
+			buf_printf(b, ",le=\"%s\"} %ld\n", http_le[j], cum);
+	}
+	buf_printf(b, "%s_sum{", d->name);
+	d->labels(b, x->key);
+	if (d->in_seconds)
+		buf_printf(b, "} %.3f\n", x->sum_ms / 1000.0);
+	else
+		buf_printf(b, "} %ld\n", x->sum_ms);
+	buf_printf(b, "%s_count{", d->name);
+	d->labels(b, x->key);
+	buf_printf(b, "} %ld\n", cum);
+	return 1;
+}
+
+static void metrics_histogram(struct buf *b, struct redis *r, const struct metric_def *d)
+{
+	struct http_series *s = calloc(HTTP_SERIES_MAX, sizeof *s);
+	size_t n = s ? histogram_read(r, d, s) : 0;
+
+	metric(b, d->name, "histogram", d->help);
+	for (size_t i = 0; i < n; i++)
+		histogram_series(b, d, &s[i]);
 	free(s);
 }
 
@@ -682,8 +755,10 @@ static void metrics_redis(struct buf *b, struct web_ctx *ctx, struct redis *r)
 
 	metrics_queue(b, r);
 	metrics_probes(b, r);
-	metrics_http_requests(b, r);
-	metrics_http_latency(b, r);
+	metrics_counter(b, r, &http_requests_def);
+	metrics_histogram(b, r, &http_latency_def);
+	metrics_counter(b, r, &provider_requests_def);
+	metrics_histogram(b, r, &provider_latency_def);
 	metric(b, "portal_subscriber_lag_ms", "gauge",
 		"Event publish to handled, per Pub/Sub channel, as portal-subscriberd reports it.");
 	scan_count(r, "sf:pe:state:*", &complete, add_lag, b);

@@ -4,6 +4,7 @@
  * customer's request longer than configured. Only idempotent requests are
  * retried; a write with an unknown outcome is the caller's to resolve. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -323,6 +324,120 @@ static long http_retry_delay(const struct http_client *c, const struct http_requ
 	return delay;
 }
 
+/* ---- per-attempt stats ------------------------------------------------ */
+
+const long http_stats_bounds_ms[HTTP_STATS_NBOUNDS] = {
+	5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000 };
+
+static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct http_stats stats;
+
+const char *http_outcome_name(enum http_outcome o)
+{
+	static const char *const names[HTTP_OUTCOME_N] = { "ok", "http_4xx", "http_5xx",
+		"timeout", "connect", "too_big", "error" };
+
+	return (unsigned)o < HTTP_OUTCOME_N ? names[o] : "error";
+}
+
+enum http_outcome http_outcome_of(int curl_code, long status, int too_big)
+{
+	if (too_big || curl_code == CURLE_FILESIZE_EXCEEDED)
+		return HTTP_OUTCOME_TOO_BIG;
+	switch (curl_code) {
+	case CURLE_OK:
+		break;
+	case CURLE_OPERATION_TIMEDOUT:
+		return HTTP_OUTCOME_TIMEOUT;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		return HTTP_OUTCOME_CONNECT;
+	default:
+		return HTTP_OUTCOME_ERROR;
+	}
+	if (status >= 500)
+		return HTTP_OUTCOME_5XX;
+	return status >= 400 ? HTTP_OUTCOME_4XX : HTTP_OUTCOME_OK;
+}
+
+size_t http_stats_bucket(long ms)
+{
+	size_t i = 0;
+
+	while (i < HTTP_STATS_NBOUNDS && ms > http_stats_bounds_ms[i])
+		i++;
+	return i;
+}
+
+/* Labels end up in Prometheus label values: only a short [a-z0-9_-] name
+ * gets its own row, so nothing odd (or secret) can reach /metrics. */
+static int stats_label_ok(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++)
+		if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') ||
+		      s[n] == '_' || s[n] == '-'))
+			return 0;
+	return n > 0 && n < sizeof stats.row[0].system;
+}
+
+/* Caller holds stats_lock. */
+static struct http_stats_row *stats_row(const char *system)
+{
+	struct http_stats_row *other = &stats.row[HTTP_STATS_ROWS - 1];
+
+	if (system && stats_label_ok(system) && strcmp(system, HTTP_STATS_OTHER) != 0)
+		for (size_t i = 0; i < HTTP_STATS_ROWS - 1; i++) {
+			struct http_stats_row *r = &stats.row[i];
+			if (!r->system[0])
+				snprintf(r->system, sizeof r->system, "%s", system);
+			if (!strcmp(r->system, system))
+				return r;
+		}
+	if (!other->system[0])
+		snprintf(other->system, sizeof other->system, "%s", HTTP_STATS_OTHER);
+	return other;
+}
+
+void http_stats_record(const char *system, enum http_outcome o, long ms)
+{
+	if ((unsigned)o >= HTTP_OUTCOME_N)
+		o = HTTP_OUTCOME_ERROR;
+	if (ms < 0)
+		ms = 0;
+	pthread_mutex_lock(&stats_lock);
+	struct http_stats_row *r = stats_row(system);
+	r->count[o]++;
+	r->bucket[http_stats_bucket(ms)]++;
+	r->sum_ms += (unsigned long long)ms;
+	stats.attempts++;
+	pthread_mutex_unlock(&stats_lock);
+}
+
+unsigned long http_stats_drain(struct http_stats *out)
+{
+	pthread_mutex_lock(&stats_lock);
+	*out = stats;
+	for (size_t i = 0; i < HTTP_STATS_ROWS; i++) {
+		struct http_stats_row *r = &stats.row[i];
+		memset(r->count, 0, sizeof r->count);
+		memset(r->bucket, 0, sizeof r->bucket);
+		r->sum_ms = 0;
+	}
+	stats.attempts = 0;
+	pthread_mutex_unlock(&stats_lock);
+	return out->attempts;
+}
+
 static void http_log(const struct http_client *c, const struct http_request *req,
 	long status, long latency, int attempts, const char *tcode)
 {
@@ -360,13 +475,16 @@ int http_do(struct http_client *c, const struct http_request *req,
 		resp->status = 0;
 		resp->content_type[0] = resp->retry_after[0] = '\0';
 		call.too_big = 0;
-		http_setup(c, req, headers, &call, deadline - now_ms());
+		long t0 = now_ms();
+		http_setup(c, req, headers, &call, deadline - t0);
 		rc = curl_easy_perform(c->curl);
 		tcode = NULL;
 		if (rc == CURLE_OK)
 			curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
 		else
 			tcode = http_transport_code(rc, call.too_big);
+		http_stats_record(c->system, http_outcome_of(rc, resp->status, call.too_big),
+			now_ms() - t0);
 		not_sent = tcode && !call.too_big && http_not_sent(c->curl);
 		long delay = http_retry_delay(c, req, attempt, tcode, resp, deadline);
 		if (delay < 0)

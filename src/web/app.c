@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 #include <fcgiapp.h>
 
+#include "core/http.h"
 #include "core/log.h"
 #include "web/app.h"
 
@@ -163,14 +165,116 @@ static void access_log(const struct web_request *req, int status)
 /* Per-route request counts and latency for /metrics, shared by every process
  * through three Redis hashes (field "app method route [status|le]"): three
  * HINCRBY in one pipelined round trip, sent after the reply is finished so
- * the client never waits for it. A Redis failure pauses counting for 10 s. */
-static const long metrics_buckets_ms[] = { 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000 };
+ * the client never waits for it. The provider calls the request made ride in
+ * the same round trip; a request that made none adds nothing. A Redis failure
+ * pauses counting for 10 s. Buckets are http.c's, so both histograms match. */
+#define METRICS_FIELD_MAX 256
+#define METRICS_CMDS_MAX (3 + HTTP_STATS_ROWS * (HTTP_OUTCOME_N + HTTP_STATS_NBUCKETS + 1))
+#define METRICS_PAUSE_US (10 * 1000000LL)
+
+/* One pipeline of HINCRBY in fixed storage (~50 KiB of stack, no malloc). */
+struct metrics_batch {
+	int n;
+	int argc[METRICS_CMDS_MAX];
+	const char *const *argv[METRICS_CMDS_MAX];
+	const char *args[METRICS_CMDS_MAX][4];
+	char field[METRICS_CMDS_MAX][METRICS_FIELD_MAX];
+	char value[METRICS_CMDS_MAX][24];
+};
+
+__attribute__((format(printf, 4, 5)))
+static void batch_add(struct metrics_batch *b, const char *key, long long incr,
+	const char *fmt, ...)
+{
+	va_list ap;
+	int i = b->n;
+
+	/* Sized for every row, outcome and bucket: full only if that changes. */
+	if (i >= METRICS_CMDS_MAX)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(b->field[i], sizeof b->field[i], fmt, ap);
+	va_end(ap);
+	snprintf(b->value[i], sizeof b->value[i], "%lld", incr);
+	b->args[i][0] = "HINCRBY";
+	b->args[i][1] = key;
+	b->args[i][2] = b->field[i];
+	b->args[i][3] = b->value[i];
+	b->argc[i] = 4;
+	b->argv[i] = b->args[i];
+	b->n++;
+}
+
+static void le_name(size_t bucket, char out[24])
+{
+	if (bucket < HTTP_STATS_NBOUNDS)
+		snprintf(out, 24, "%ld", http_stats_bounds_ms[bucket]);
+	else
+		snprintf(out, 24, "+Inf");
+}
+
+static void batch_add_provider_row(struct metrics_batch *b, const struct http_stats_row *r)
+{
+	unsigned long total = 0;
+	char le[24];
+
+	for (int o = 0; o < HTTP_OUTCOME_N; o++)
+		if (r->count[o]) {
+			total += r->count[o];
+			batch_add(b, WEB_METRICS_PROVIDER_REQUESTS_KEY, (long long)r->count[o],
+				"%s %s", r->system, http_outcome_name((enum http_outcome)o));
+		}
+	for (size_t k = 0; k < HTTP_STATS_NBUCKETS; k++)
+		if (r->bucket[k]) {
+			le_name(k, le);
+			batch_add(b, WEB_METRICS_PROVIDER_LATENCY_BUCKET_KEY, (long long)r->bucket[k],
+				"%s %s", r->system, le);
+		}
+	if (total)
+		batch_add(b, WEB_METRICS_PROVIDER_LATENCY_SUM_KEY, (long long)r->sum_ms,
+			"%s", r->system);
+}
+
+/* Adds what the provider calls since the last drain recorded, if any. */
+static void batch_add_providers(struct metrics_batch *b)
+{
+	struct http_stats s;
+
+	if (!http_stats_drain(&s))
+		return;
+	for (size_t i = 0; i < HTTP_STATS_ROWS; i++)
+		if (s.row[i].system[0])
+			batch_add_provider_row(b, &s.row[i]);
+}
+
+static void batch_send(struct redis *r, struct metrics_batch *b, long long *skip_until_us)
+{
+	struct pt_err err;
+
+	if (!b->n)
+		return;
+	pt_err_clear(&err);
+	if (redis_pipeline_argv(r, b->n, b->argc, b->argv, &err) != 0)
+		*skip_until_us = mono_us() + METRICS_PAUSE_US;
+}
+
+void web_metrics_flush_providers(struct redis *r, long long *skip_until_us)
+{
+	struct metrics_batch b;
+
+	if (!r || mono_us() < *skip_until_us)
+		return;
+	b.n = 0;
+	batch_add_providers(&b);
+	batch_send(r, &b, skip_until_us);
+}
 
 static void metrics_flush(struct web_ctx *ctx)
 {
 	struct web_hit *h = &ctx->hit;
-	char f_req[256], f_sum[256], f_bkt[256], ms[24], le[24] = "+Inf";
-	struct pt_err err;
+	struct metrics_batch b;
+	const char *app = ctx->def->name;
+	char le[24];
 
 	if (!h->pending)
 		return;
@@ -178,23 +282,16 @@ static void metrics_flush(struct web_ctx *ctx)
 	if (mono_us() < ctx->metrics_skip_until_us || !ctx->cfg ||
 	    !config_get(ctx->cfg, "REDIS_URL"))
 		return;
-	for (size_t i = 0; i < sizeof metrics_buckets_ms / sizeof metrics_buckets_ms[0]; i++)
-		if (h->ms <= metrics_buckets_ms[i]) {
-			snprintf(le, sizeof le, "%ld", metrics_buckets_ms[i]);
-			break;
-		}
-	snprintf(f_req, sizeof f_req, "%s %s %s %d", ctx->def->name, h->method, h->route, h->status);
-	snprintf(f_sum, sizeof f_sum, "%s %s %s", ctx->def->name, h->method, h->route);
-	snprintf(f_bkt, sizeof f_bkt, "%s %s %s %s", ctx->def->name, h->method, h->route, le);
-	snprintf(ms, sizeof ms, "%ld", h->ms < 0 ? 0 : h->ms);
-	const char *c1[] = { "HINCRBY", WEB_METRICS_REQUESTS_KEY, f_req, "1" };
-	const char *c2[] = { "HINCRBY", WEB_METRICS_LATENCY_SUM_KEY, f_sum, ms };
-	const char *c3[] = { "HINCRBY", WEB_METRICS_LATENCY_BUCKET_KEY, f_bkt, "1" };
-	const char *const *cmds[] = { c1, c2, c3 };
-	const int argc[] = { 4, 4, 4 };
-	pt_err_clear(&err);
-	if (redis_pipeline_argv(web_ctx_redis(ctx), 3, argc, cmds, &err) != 0)
-		ctx->metrics_skip_until_us = mono_us() + 10 * 1000000LL;
+	b.n = 0;
+	le_name(http_stats_bucket(h->ms), le);
+	batch_add(&b, WEB_METRICS_REQUESTS_KEY, 1, "%s %s %s %d", app, h->method, h->route,
+		h->status);
+	batch_add(&b, WEB_METRICS_LATENCY_SUM_KEY, h->ms < 0 ? 0 : h->ms, "%s %s %s", app,
+		h->method, h->route);
+	batch_add(&b, WEB_METRICS_LATENCY_BUCKET_KEY, 1, "%s %s %s %s", app, h->method,
+		h->route, le);
+	batch_add_providers(&b);
+	batch_send(web_ctx_redis(ctx), &b, &ctx->metrics_skip_until_us);
 }
 
 static void dispatch(struct web_ctx *ctx, struct web_request *req, char *const *envp,

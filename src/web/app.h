@@ -30,6 +30,15 @@ struct web_ctx;
 #define WEB_METRICS_LATENCY_SUM_KEY    "metrics:http:latency_ms_sum"
 #define WEB_METRICS_LATENCY_BUCKET_KEY "metrics:http:latency_ms_bucket"
 
+/* Outbound provider calls (core/http.h stats, one count per attempt): fields
+ * "system outcome" (count), "system" (latency sum, ms) and "system le"
+ * (attempts in that latency bucket, not cumulative; le in ms or "+Inf").
+ * Written by the apps after a reply that made such calls (same round trip as
+ * the route metrics) and by portal-provisiond's loop. */
+#define WEB_METRICS_PROVIDER_REQUESTS_KEY       "metrics:provider:requests"
+#define WEB_METRICS_PROVIDER_LATENCY_SUM_KEY    "metrics:provider:latency_ms_sum"
+#define WEB_METRICS_PROVIDER_LATENCY_BUCKET_KEY "metrics:provider:latency_ms_bucket"
+
 struct web_app_def {
 	const char *name;                   /* "portal-health": log app name */
 	const struct web_route *routes;
@@ -61,6 +70,14 @@ void web_ctx_set_user(struct web_ctx *ctx, void *user);
 /* Requests served so far by this process, and its start time (unix s). */
 unsigned long web_ctx_requests(const struct web_ctx *ctx);
 long long web_ctx_started_at(const struct web_ctx *ctx);
+
+/* Drains this process's provider call stats into the WEB_METRICS_PROVIDER_*
+ * hashes in one pipelined round trip; sends nothing when no call was made
+ * since the last drain. For processes outside web_app_run (portal-provisiond).
+ * While *skip_until_us (CLOCK_MONOTONIC, us; start at 0) is ahead nothing is
+ * drained, so the counts wait in the process; a Redis failure sets it 10 s
+ * ahead and loses that batch (a half-applied pipeline must not be re-sent). */
+void web_metrics_flush_providers(struct redis *r, long long *skip_until_us);
 
 /* Builds a context without running the loop (tests, tools). */
 struct web_ctx *web_ctx_new(const struct web_app_def *def, const struct pt_config *cfg);

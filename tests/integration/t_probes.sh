@@ -4,7 +4,10 @@
 # /health shows as ok; a WHMCS 503 turns whmcs `down` and /health `degraded`
 # with one CRIT line however many ticks it lasts; clearing the fault brings it
 # back with one INFO "probe recovered"; /metrics stays valid Prometheus text;
-# -f runs the schedule and SIGTERM ends it with status 0.
+# -f runs the schedule and SIGTERM ends it with status 0. Provider calls:
+# an invoices list (portal-billing → WHMCS) adds to
+# portal_provider_requests_total{system="whmcs",outcome="ok"} and its
+# histogram; a WHMCS 500 adds to outcome="http_5xx".
 # it: once
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -142,6 +145,92 @@ it_check "/metrics: latency histogram per route" bash -c \
 	 grep -Eq '^portal_http_request_duration_seconds_count\\{app=\"portal-health\",method=\"GET\",route=\"/health\"\\} [1-9]' '$IT_LAST_BODY'"
 it_check "/metrics: still valid exposition with the HTTP families" bash -c \
 	"! grep -v '^#' '$IT_LAST_BODY' | grep -Ev '^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? [0-9.eE+-]+$'"
+
+it_log "provider call metrics (portal-billing → WHMCS)"
+MKSESSION=$IT_BUILDDIR/tests/integration/mksession
+WH=$whmcs
+prov_email="t-probes-$IT_WEB-$$@example.test"
+psql_q() { psql "$DATABASE_URL" -qtAX -v ON_ERROR_STOP=1 -c "$1"; }
+drop_client_cache() { rcli --scan --pattern "client:$1:*" | while read -r k; do rcli DEL "$k" >/dev/null; done; }
+# The value of a provider series in /metrics, 0 while it does not exist.
+prov_value() { # series (exact text before the value)
+	curl -sS --max-time 10 "$IT_BASE_URL/metrics" |
+		awk -v s="$1" 'index($0, s " ") == 1 { v = $2 } END { print v + 0 }'
+}
+# The counters are written after the reply went out: wait for them a little.
+prov_grew() { # series before
+	local v
+	for _ in $(seq 1 50); do
+		v=$(prov_value "$1")
+		[ "$v" -gt "$2" ] && return 0
+		sleep 0.1
+	done
+	echo "$1 = $v, expected more than $2"
+	return 1
+}
+prov_ok='portal_provider_requests_total{system="whmcs",outcome="ok"}'
+prov_5xx='portal_provider_requests_total{system="whmcs",outcome="http_5xx"}'
+prov_count='portal_provider_request_duration_ms_count{system="whmcs"}'
+if [ -x "$MKSESSION" ]; then
+	# A1 (WHMCS client 101) may already be mapped by an earlier test: reuse it.
+	uid=$(psql_q "SELECT user_id FROM id_mappings WHERE sf_account_id = '0015F0000000001QAA'")
+	if [ -z "$uid" ]; then
+		uid=$(psql_q "INSERT INTO users (email, password_hash) VALUES ('$prov_email',
+			'\$argon2id\$v=19\$m=19456,t=2,p=1\$dGVzdA\$dGVzdA') RETURNING id" | head -n1)
+		psql_q "INSERT INTO id_mappings (user_id, whmcs_client_id, sf_account_id)
+			VALUES ($uid, 101, '0015F0000000001QAA')" >/dev/null
+	fi
+	read -r tok _ < <("$MKSESSION" "$uid" 0015F0000000001QAA 101 2>/dev/null)
+	drop_client_cache 101
+	ok0=$(prov_value "$prov_ok") n0=$(prov_value "$prov_count") e0=$(prov_value "$prov_5xx")
+	it_http GET /api/billing/invoices -b "portal_session=$tok"
+	it_check "provider: invoices list 200 (asks WHMCS, cache dropped)" it_status_is 200
+	it_check "provider: whmcs ok counter grew" prov_grew "$prov_ok" "$ok0"
+	it_check "provider: whmcs histogram count grew" prov_grew "$prov_count" "$n0"
+	it_http GET /metrics
+	it_check "provider: cumulative buckets up to +Inf, _sum" bash -c \
+		"grep -Eq '^portal_provider_request_duration_ms_bucket\\{system=\"whmcs\",le=\"5\"\\} [0-9]+$' '$IT_LAST_BODY' &&
+		 grep -Eq '^portal_provider_request_duration_ms_bucket\\{system=\"whmcs\",le=\"\\+Inf\"\\} [1-9]' '$IT_LAST_BODY' &&
+		 grep -Eq '^portal_provider_request_duration_ms_sum\\{system=\"whmcs\"\\} [0-9]+$' '$IT_LAST_BODY' &&
+		 grep '^portal_provider_request_duration_ms_bucket{system=\"whmcs\"' '$IT_LAST_BODY' |
+			awk '{ if (\$2 < p) exit 1; p = \$2 }'"
+	it_check "provider: +Inf bucket equals _count" bash -c \
+		"[ \"\$(grep '^portal_provider_request_duration_ms_bucket{system=\"whmcs\",le=\"+Inf\"}' '$IT_LAST_BODY' | cut -d' ' -f2)\" = \
+		   \"\$(grep '^portal_provider_request_duration_ms_count{system=\"whmcs\"}' '$IT_LAST_BODY' | cut -d' ' -f2)\" ]"
+	it_check "provider: HELP and TYPE" bash -c \
+		"grep -q '^# TYPE portal_provider_requests_total counter$' '$IT_LAST_BODY' &&
+		 grep -q '^# HELP portal_provider_requests_total ' '$IT_LAST_BODY' &&
+		 grep -q '^# TYPE portal_provider_request_duration_ms histogram$' '$IT_LAST_BODY' &&
+		 grep -q '^# HELP portal_provider_request_duration_ms ' '$IT_LAST_BODY'"
+	grep '^portal_provider_' "$IT_LAST_BODY" >"$IT_ROOT/logs/provider-metrics.txt"
+	# Most requests call no provider: their metrics round trip stays the
+	# route's three HINCRBY (MONITOR sees every command the apps send).
+	redis-cli -p "$IT_REDIS_PORT" MONITOR >"$IT_ROOT/monitor.log" 2>&1 &   # not rcli: $! must be redis-cli
+	mon=$!
+	sleep 0.3
+	it_http GET /health
+	it_http GET /api/billing/invoices -b "portal_session=$tok"   # warm cache: no WHMCS call
+	sleep 0.5
+	kill "$mon" 2>/dev/null
+	wait "$mon" 2>/dev/null
+	it_check "provider: requests without provider calls write no provider field" bash -c \
+		"[ \$(grep -c '\"HINCRBY\" \"metrics:http:requests\"' '$IT_ROOT/monitor.log') -ge 2 ] &&
+		 ! grep -q 'metrics:provider' '$IT_ROOT/monitor.log'"
+	curl -sS -XPOST "$WH/__sim/faults" -H 'Content-Type: application/json' \
+		--data '{"match":"GetInvoices","status":500,"body":"down","count":-1}' >/dev/null
+	drop_client_cache 101
+	it_http GET /api/billing/invoices -b "portal_session=$tok"
+	it_check "provider: WHMCS 500, cold cache → 503" it_status_is 503
+	it_check "provider: whmcs http_5xx counter grew" prov_grew "$prov_5xx" "$e0"
+	curl -sS -XDELETE "$WH/__sim/faults" >/dev/null
+	drop_client_cache 101
+	psql_q "DELETE FROM users WHERE email = '$prov_email'" >/dev/null
+	it_http GET /metrics
+	it_check "/metrics: still valid exposition with the provider families" bash -c \
+		"! grep -v '^#' '$IT_LAST_BODY' | grep -Ev '^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? [0-9.eE+-]+$'"
+else
+	it_log "mksession not built: provider call metrics not checked"
+fi
 
 it_log "scheduled mode: -f, SIGHUP, SIGTERM"
 rcli DEL probe:postgres >/dev/null

@@ -502,6 +502,40 @@ static void test_log_has_no_query(void **state)
 	http_client_free(c);
 }
 
+/* Each attempt is recorded, retries included, under the client's label. */
+static void test_stats_per_attempt(void **state)
+{
+	struct http_client *c = client(5000, 2);
+	struct http_response r;
+	struct http_stats s;
+	struct pt_err err;
+	struct http_request req = { .method = "GET", .url = u("/503"), .idempotent = 1, .op = "q" };
+	const struct http_stats_row *t = NULL;
+	(void)state;
+
+	http_stats_drain(&s);
+	assert_int_equal(http_do(c, &req, &r, &err), 0);
+	http_response_free(&r);
+	req.url = u("/ok");
+	assert_int_equal(http_do(c, &req, &r, &err), 0);
+	http_response_free(&r);
+	req.url = "file:///etc/passwd";      /* refused by libcurl, retried: 3 attempts */
+	assert_int_equal(http_do(c, &req, &r, &err), -1);
+	http_response_free(&r);
+	req.method = "bad method";           /* never attempted: not counted */
+	assert_int_equal(http_do(c, &req, &r, &err), -1);
+	http_response_free(&r);
+	assert_int_equal(http_stats_drain(&s), 7);
+	for (size_t i = 0; i < HTTP_STATS_ROWS; i++)
+		if (!strcmp(s.row[i].system, "test"))
+			t = &s.row[i];
+	assert_non_null(t);
+	assert_int_equal(t->count[HTTP_OUTCOME_5XX], 3);   /* 1 + max_retries */
+	assert_int_equal(t->count[HTTP_OUTCOME_OK], 1);
+	assert_int_equal(t->count[HTTP_OUTCOME_ERROR], 3);
+	http_client_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -514,6 +548,7 @@ int main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_too_big),
 		cmocka_unit_test(test_log_has_no_query),
+		cmocka_unit_test(test_stats_per_attempt),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
