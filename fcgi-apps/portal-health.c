@@ -634,10 +634,10 @@ static const struct metric_def provider_requests_def = {
 	"Outbound provider HTTP attempts (each retry counts) by system and outcome.",
 	WEB_METRICS_PROVIDER_REQUESTS_KEY, NULL, "outcome", provider_labels, 0 };
 static const struct metric_def provider_latency_def = {
-	"portal_provider_request_duration_ms",
-	"Outbound provider HTTP attempt latency in ms by system (each retry counts).",
+	"portal_provider_request_duration_seconds",
+	"Outbound provider HTTP attempt latency by system (each retry counts).",
 	WEB_METRICS_PROVIDER_LATENCY_BUCKET_KEY, WEB_METRICS_PROVIDER_LATENCY_SUM_KEY, NULL,
-	provider_labels, 0 };
+	provider_labels, 1 };
 
 /* Splits "key last" at the last space; the last word must be a plain token
  * (status code, outcome name, le). NULL if malformed. */

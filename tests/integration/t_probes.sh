@@ -170,7 +170,7 @@ prov_grew() { # series before
 }
 prov_ok='portal_provider_requests_total{system="whmcs",outcome="ok"}'
 prov_5xx='portal_provider_requests_total{system="whmcs",outcome="http_5xx"}'
-prov_count='portal_provider_request_duration_ms_count{system="whmcs"}'
+prov_count='portal_provider_request_duration_seconds_count{system="whmcs"}'
 if [ -x "$MKSESSION" ]; then
 	# A1 (WHMCS client 101) may already be mapped by an earlier test: reuse it.
 	uid=$(psql_q "SELECT user_id FROM id_mappings WHERE sf_account_id = '0015F0000000001QAA'")
@@ -189,19 +189,19 @@ if [ -x "$MKSESSION" ]; then
 	it_check "provider: whmcs histogram count grew" prov_grew "$prov_count" "$n0"
 	it_http GET /metrics
 	it_check "provider: cumulative buckets up to +Inf, _sum" bash -c \
-		"grep -Eq '^portal_provider_request_duration_ms_bucket\\{system=\"whmcs\",le=\"5\"\\} [0-9]+$' '$IT_LAST_BODY' &&
-		 grep -Eq '^portal_provider_request_duration_ms_bucket\\{system=\"whmcs\",le=\"\\+Inf\"\\} [1-9]' '$IT_LAST_BODY' &&
-		 grep -Eq '^portal_provider_request_duration_ms_sum\\{system=\"whmcs\"\\} [0-9]+$' '$IT_LAST_BODY' &&
-		 grep '^portal_provider_request_duration_ms_bucket{system=\"whmcs\"' '$IT_LAST_BODY' |
+		"grep -Eq '^portal_provider_request_duration_seconds_bucket\\{system=\"whmcs\",le=\"0.005\"\\} [0-9]+$' '$IT_LAST_BODY' &&
+		 grep -Eq '^portal_provider_request_duration_seconds_bucket\\{system=\"whmcs\",le=\"\\+Inf\"\\} [1-9]' '$IT_LAST_BODY' &&
+		 grep -Eq '^portal_provider_request_duration_seconds_sum\\{system=\"whmcs\"\\} [0-9]+\\.[0-9]{3}$' '$IT_LAST_BODY' &&
+		 grep '^portal_provider_request_duration_seconds_bucket{system=\"whmcs\"' '$IT_LAST_BODY' |
 			awk '{ if (\$2 < p) exit 1; p = \$2 }'"
 	it_check "provider: +Inf bucket equals _count" bash -c \
-		"[ \"\$(grep '^portal_provider_request_duration_ms_bucket{system=\"whmcs\",le=\"+Inf\"}' '$IT_LAST_BODY' | cut -d' ' -f2)\" = \
-		   \"\$(grep '^portal_provider_request_duration_ms_count{system=\"whmcs\"}' '$IT_LAST_BODY' | cut -d' ' -f2)\" ]"
+		"[ \"\$(grep '^portal_provider_request_duration_seconds_bucket{system=\"whmcs\",le=\"+Inf\"}' '$IT_LAST_BODY' | cut -d' ' -f2)\" = \
+		   \"\$(grep '^portal_provider_request_duration_seconds_count{system=\"whmcs\"}' '$IT_LAST_BODY' | cut -d' ' -f2)\" ]"
 	it_check "provider: HELP and TYPE" bash -c \
 		"grep -q '^# TYPE portal_provider_requests_total counter$' '$IT_LAST_BODY' &&
 		 grep -q '^# HELP portal_provider_requests_total ' '$IT_LAST_BODY' &&
-		 grep -q '^# TYPE portal_provider_request_duration_ms histogram$' '$IT_LAST_BODY' &&
-		 grep -q '^# HELP portal_provider_request_duration_ms ' '$IT_LAST_BODY'"
+		 grep -q '^# TYPE portal_provider_request_duration_seconds histogram$' '$IT_LAST_BODY' &&
+		 grep -q '^# HELP portal_provider_request_duration_seconds ' '$IT_LAST_BODY'"
 	grep '^portal_provider_' "$IT_LAST_BODY" >"$IT_ROOT/logs/provider-metrics.txt"
 	# Most requests call no provider: their metrics round trip stays the
 	# route's three HINCRBY (MONITOR sees every command the apps send).
